@@ -1,0 +1,102 @@
+// .sbt archives: a stream of keyed tensors, zstd-compressed, one zstd frame
+// per record (with content checksum), readable and writable through pipes
+// record by record. `cat a.sbt b.sbt` is a valid archive. The byte layout,
+// limits and versioning rules are specified in man/sbt.5.
+//
+//   sb::ArchiveWriter out("-");           // stdout; refuses a terminal
+//   out.write("utt1", tensor);
+//   out.close();                          // reports write errors
+//
+//   sb::ArchiveReader in("feats.sbt");    // or "-" for stdin
+//   sb::Record r;
+//   while (in.next(r)) use(r.key, r.tensor);
+//
+// Every read error is an sb::Error naming the file and the record:
+//   "feats.sbt: record 3 (after 'utt2'): truncated archive (ends inside a record)"
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/tensor.h"
+
+namespace sb {
+
+constexpr int kDefaultZstdLevel = 1;        // see sbt(5): speed first, ~same ratio on floats
+constexpr std::uint16_t kSbtVersionMajor = 1;
+constexpr std::uint16_t kSbtVersionMinor = 0;
+
+// Sanity limits a reader enforces before trusting a header (sbt(5)).
+struct ArchiveLimits {
+  std::uint64_t max_record_bytes = std::uint64_t{16} << 30;  // 16 GiB
+  std::uint32_t max_key_bytes = 4096;
+};
+
+struct WriterOptions {
+  int level = kDefaultZstdLevel;   // zstd level, 1..19
+  bool atomic = false;             // write PATH.tmp.<pid>, rename on close()
+  bool force_terminal = false;     // allow binary output to a terminal
+  int threads = 0;                 // zstd worker threads (0 = none)
+};
+
+// Keys: non-empty UTF-8, no whitespace or control characters, at most
+// ArchiveLimits::max_key_bytes bytes. Returns an explanation or "".
+std::string key_problem(std::string_view key);
+
+class ArchiveWriter {
+ public:
+  explicit ArchiveWriter(const std::string& path, WriterOptions opt = {});
+  ~ArchiveWriter();  // closes quietly if close() was not called; atomic files are removed
+  ArchiveWriter(const ArchiveWriter&) = delete;
+  ArchiveWriter& operator=(const ArchiveWriter&) = delete;
+
+  void write(std::string_view key, const Tensor& t);
+  // Writes without building a Tensor (data holds numel * dtype_size bytes).
+  void write(std::string_view key, DType dtype, std::span<const std::int64_t> shape,
+             const void* data);
+  void write_f32(std::string_view key, std::initializer_list<std::int64_t> shape,
+                 const float* data);
+  void write_text(std::string_view key, std::string_view utf8);
+  void flush();   // pushes everything written so far down the pipe
+  void close();   // finishes the stream; throws sb::Error on any write failure
+
+  const std::string& path() const { return path_; }
+  std::uint64_t records() const { return records_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+  std::uint64_t records_ = 0;
+};
+
+class ArchiveReader {
+ public:
+  explicit ArchiveReader(const std::string& path, ArchiveLimits limits = {});
+  ~ArchiveReader();
+  ArchiveReader(const ArchiveReader&) = delete;
+  ArchiveReader& operator=(const ArchiveReader&) = delete;
+
+  // Reads the next record; false at a clean end of stream. Throws sb::Error
+  // on truncation, corruption, bad magic or version, or a broken limit.
+  bool next(Record& rec);
+  bool next(std::string& key, Tensor& t);
+
+  const std::string& path() const { return path_; }
+  std::uint64_t records_read() const { return records_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+  std::uint64_t records_ = 0;
+};
+
+// Reads a whole archive (small archives: models, image vectors, embeddings).
+std::vector<Record> read_archive(const std::string& path);
+
+}  // namespace sb
