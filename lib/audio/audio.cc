@@ -1,0 +1,253 @@
+#include "audio/audio.h"
+
+#include <sndfile.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+
+namespace sb {
+
+namespace {
+
+struct RawEncoding {
+  const char* name;
+  int format;  // SF_FORMAT_RAW | subtype | endianness
+};
+
+constexpr RawEncoding kRawEncodings[] = {
+    {"s16le", SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE},
+    {"s16be", SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_BIG},
+    {"s24le", SF_FORMAT_RAW | SF_FORMAT_PCM_24 | SF_ENDIAN_LITTLE},
+    {"s32le", SF_FORMAT_RAW | SF_FORMAT_PCM_32 | SF_ENDIAN_LITTLE},
+    {"f32le", SF_FORMAT_RAW | SF_FORMAT_FLOAT | SF_ENDIAN_LITTLE},
+    {"f64le", SF_FORMAT_RAW | SF_FORMAT_DOUBLE | SF_ENDIAN_LITTLE},
+    {"u8", SF_FORMAT_RAW | SF_FORMAT_PCM_U8},
+    {"s8", SF_FORMAT_RAW | SF_FORMAT_PCM_S8},
+};
+
+// libsndfile's virtual I/O over a byte buffer we own.
+struct MemoryFile {
+  std::vector<unsigned char> bytes;
+  sf_count_t pos = 0;
+};
+
+sf_count_t mem_length(void* user) {
+  return static_cast<sf_count_t>(static_cast<MemoryFile*>(user)->bytes.size());
+}
+sf_count_t mem_seek(sf_count_t offset, int whence, void* user) {
+  auto* m = static_cast<MemoryFile*>(user);
+  sf_count_t size = static_cast<sf_count_t>(m->bytes.size());
+  sf_count_t to = whence == SEEK_SET ? offset : whence == SEEK_CUR ? m->pos + offset : size + offset;
+  m->pos = std::clamp<sf_count_t>(to, 0, size);
+  return m->pos;
+}
+sf_count_t mem_read(void* ptr, sf_count_t count, void* user) {
+  auto* m = static_cast<MemoryFile*>(user);
+  sf_count_t size = static_cast<sf_count_t>(m->bytes.size());
+  sf_count_t n = std::clamp<sf_count_t>(size - m->pos, 0, std::max<sf_count_t>(count, 0));
+  if (n > 0) std::memcpy(ptr, m->bytes.data() + m->pos, static_cast<std::size_t>(n));
+  m->pos += n;
+  return n;
+}
+sf_count_t mem_write(const void*, sf_count_t, void*) { return 0; }
+sf_count_t mem_tell(void* user) { return static_cast<MemoryFile*>(user)->pos; }
+
+std::string format_name(int format) {
+  SF_FORMAT_INFO major{}, sub{};
+  major.format = format & SF_FORMAT_TYPEMASK;
+  sub.format = format & SF_FORMAT_SUBMASK;
+  std::string out;
+  if (sf_command(nullptr, SFC_GET_FORMAT_INFO, &major, sizeof major) == 0 && major.name)
+    out = major.name;
+  if (sf_command(nullptr, SFC_GET_FORMAT_INFO, &sub, sizeof sub) == 0 && sub.name)
+    out += std::string(out.empty() ? "" : " ") + sub.name;
+  return out;
+}
+
+// libsndfile accepts a WAV whose data chunk is longer than the file and
+// silently reads what is there; a truncated recording must be an error, not
+// a shorter utterance. The header parser logs "data : <declared> (should be
+// <present>)". Streamed WAVs (espeak-ng --stdout, sox to a pipe) declare a
+// huge placeholder size because they cannot seek back; those are accepted.
+std::string truncation_problem(SNDFILE* f) {
+  char log[8192] = {0};
+  sf_command(f, SFC_GET_LOG_INFO, log, sizeof log - 1);
+  const char* p = log;
+  while ((p = std::strstr(p, "data : ")) != nullptr) {
+    bool line_start = p == log || p[-1] == '\n';
+    long long declared = 0, present = 0;
+    if (line_start && std::sscanf(p, "data : %lld (should be %lld)", &declared, &present) == 2 &&
+        declared > present && declared < 0x7FFF0000LL)
+      return cat("truncated file (header promises ", declared, " bytes of audio data, ", present,
+                 " present)");
+    p += 7;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string raw_encodings() {
+  std::string s;
+  for (const auto& e : kRawEncodings) s += std::string(s.empty() ? "" : ", ") + e.name;
+  return s;
+}
+
+struct AudioReader::Impl {
+  SNDFILE* file = nullptr;
+  MemoryFile mem;
+  SF_VIRTUAL_IO vio{mem_length, mem_seek, mem_read, mem_write, mem_tell};
+  bool in_memory = false;
+  int channel = -1;
+  std::vector<float> interleaved;
+  ~Impl() {
+    if (file) sf_close(file);
+  }
+};
+
+AudioReader::AudioReader(const std::string& path, int channel, const RawFormat* raw)
+    : impl_(std::make_unique<Impl>()), name_(path) {
+  if (path == "-") {
+    impl_->mem.bytes = read_all_stdin(path);
+    impl_->in_memory = true;
+  }
+  open(channel, raw);
+}
+
+AudioReader::AudioReader(const void* data, std::size_t size, const std::string& name, int channel,
+                         const RawFormat* raw)
+    : impl_(std::make_unique<Impl>()), name_(name) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  impl_->mem.bytes.assign(p, p + size);
+  impl_->in_memory = true;
+  open(channel, raw);
+}
+
+AudioReader::AudioReader(std::vector<unsigned char>&& bytes, const std::string& name, int channel,
+                         const RawFormat* raw)
+    : impl_(std::make_unique<Impl>()), name_(name) {
+  impl_->mem.bytes = std::move(bytes);
+  impl_->in_memory = true;
+  open(channel, raw);
+}
+
+AudioReader::~AudioReader() = default;
+
+void AudioReader::open(int channel, const RawFormat* raw) {
+  SF_INFO sfi{};
+  if (raw) {
+    const RawEncoding* enc = nullptr;
+    for (const auto& e : kRawEncodings)
+      if (raw->encoding == e.name) enc = &e;
+    if (!enc) fail(name_, ": unknown raw encoding '", raw->encoding, "' (", raw_encodings(), ")");
+    if (!(raw->rate > 0)) fail(name_, ": raw audio needs a sample rate");
+    if (raw->channels < 1) fail(name_, ": raw audio needs at least one channel");
+    sfi.format = enc->format;
+    sfi.samplerate = static_cast<int>(raw->rate);
+    sfi.channels = raw->channels;
+  }
+  // The virtual I/O path serves memory and stdin; a path on disk goes to
+  // sf_open so that libsndfile streams it block by block (bounded memory).
+  if (impl_->in_memory) {
+    if (impl_->mem.bytes.empty()) fail(name_, ": empty input (0 bytes)");
+    impl_->file = sf_open_virtual(&impl_->vio, SFM_READ, &sfi, &impl_->mem);
+  } else {
+    impl_->file = sf_open(name_.c_str(), SFM_READ, &sfi);
+  }
+  if (!impl_->file) {
+    std::string why = sf_strerror(nullptr);
+    // libsndfile says "System error : No such file or directory." for a
+    // missing file and a format complaint for junk; both are worth keeping.
+    while (!why.empty() && (why.back() == '.' || why.back() == '\n')) why.pop_back();
+    fail(name_, ": cannot read audio: ", why);
+  }
+  if (std::string t = truncation_problem(impl_->file); !t.empty()) fail(name_, ": ", t);
+  if (sfi.channels < 1) fail(name_, ": no audio channels");
+  if (!(sfi.samplerate > 0)) fail(name_, ": invalid sample rate ", sfi.samplerate);
+  if (channel >= sfi.channels)
+    fail(name_, ": channel ", channel, " requested but the audio has ", sfi.channels,
+         sfi.channels == 1 ? " channel" : " channels");
+  impl_->channel = channel;
+  info_.rate = sfi.samplerate;
+  info_.channels = sfi.channels;
+  info_.frames = sfi.frames;
+  info_.format = format_name(sfi.format);
+  if (info_.frames < 0) fail(name_, ": unknown length");
+}
+
+std::size_t AudioReader::read(float* out, std::size_t n) {
+  std::int64_t left = info_.frames - pos_;
+  n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(n), left));
+  if (n == 0) return 0;
+  const int ch = info_.channels;
+  sf_count_t got;
+  if (ch == 1) {
+    got = sf_readf_float(impl_->file, out, static_cast<sf_count_t>(n));
+  } else {
+    auto& buf = impl_->interleaved;
+    if (buf.size() < n * static_cast<std::size_t>(ch)) buf.resize(n * static_cast<std::size_t>(ch));
+    got = sf_readf_float(impl_->file, buf.data(), static_cast<sf_count_t>(n));
+    const float* p = buf.data();
+    if (impl_->channel >= 0) {
+      for (sf_count_t i = 0; i < got; ++i) out[i] = p[i * ch + impl_->channel];
+    } else {
+      const float scale = 1.0f / static_cast<float>(ch);
+      for (sf_count_t i = 0; i < got; ++i) {
+        float s = 0;
+        for (int c = 0; c < ch; ++c) s += p[i * ch + c];
+        out[i] = s * scale;
+      }
+    }
+  }
+  if (int e = sf_error(impl_->file); e != SF_ERR_NO_ERROR)
+    fail(name_, ": decoding failed after ", pos_ + std::max<sf_count_t>(got, 0),
+         " samples: ", sf_error_number(e));
+  if (got < static_cast<sf_count_t>(n))
+    fail(name_, ": audio ends after ", pos_ + std::max<sf_count_t>(got, 0), " of ",
+         info_.frames, " samples (truncated or corrupt)");
+  pos_ += got;
+  return static_cast<std::size_t>(got);
+}
+
+namespace {
+Audio read_whole(AudioReader& in) {
+  Audio a;
+  a.rate = in.info().rate;
+  a.samples.resize(static_cast<std::size_t>(in.info().frames));
+  std::size_t at = 0;
+  while (at < a.samples.size()) {
+    std::size_t got = in.read(a.samples.data() + at, std::min<std::size_t>(65536, a.samples.size() - at));
+    if (got == 0) break;
+    at += got;
+  }
+  return a;
+}
+}  // namespace
+
+Audio read_audio(const std::string& path, int channel) {
+  AudioReader in(path, channel);
+  return read_whole(in);
+}
+
+Audio read_audio_memory(const void* data, std::size_t size, const std::string& name, int channel) {
+  AudioReader in(data, size, name, channel);
+  return read_whole(in);
+}
+
+std::vector<unsigned char> read_all_stdin(const std::string& name) {
+  std::vector<unsigned char> bytes;
+  unsigned char buf[1 << 16];
+  for (;;) {
+    std::size_t got = std::fread(buf, 1, sizeof buf, stdin);
+    bytes.insert(bytes.end(), buf, buf + got);
+    if (got < sizeof buf) break;
+  }
+  if (std::ferror(stdin)) fail(name, ": read error on standard input");
+  return bytes;
+}
+
+}  // namespace sb
