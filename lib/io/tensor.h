@@ -66,12 +66,22 @@ class Tensor {
 
   // Reuses the allocation when it is large enough (readers call this).
   void reset(DType dtype, std::vector<std::int64_t> shape);
+  // Takes `bytes` as the data (its size must be numel * dtype_size) and hands
+  // the old buffer back in `bytes`, so a reader can recycle allocations.
+  void swap_in(DType dtype, std::vector<std::int64_t> shape, std::vector<unsigned char>& bytes);
 
  private:
   DType dtype_ = DType::F32;
   std::vector<std::int64_t> shape_{0};
   std::vector<unsigned char> bytes_;
 };
+
+// Summary of a numeric tensor (NaN and Inf are counted, not folded in).
+struct TensorStats {
+  double min = 0, max = 0, mean = 0;
+  std::size_t finite = 0, nan = 0, inf = 0;
+};
+TensorStats tensor_stats(const Tensor& t);
 
 struct Record {
   std::string key;

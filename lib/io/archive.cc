@@ -1,0 +1,435 @@
+// .sbt archives; the specification is man/sbt.5. In short: the file is a
+// sequence of zstd frames, each with a content checksum, each holding exactly
+// one item: an archive header ("SBTA", version) or a record ("SBTR", dtype,
+// rank, key length, dims, key, payload). One frame per item is what lets a
+// reader hand out a record only after its checksum has been verified, and
+// what makes `cat a.sbt b.sbt` valid.
+#include "io/archive.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/strings.h"
+
+namespace sb {
+namespace {
+
+constexpr char kHeaderTag[4] = {'S', 'B', 'T', 'A'};
+constexpr char kRecordTag[4] = {'S', 'B', 'T', 'R'};
+constexpr std::size_t kHeaderItemBytes = 12;
+constexpr std::size_t kRecordFixedBytes = 8;  // tag, dtype, rank, key length
+constexpr std::uint32_t kZstdMagic = 0xFD2FB528u;
+
+void put_u16(unsigned char* p, std::uint16_t v) { p[0] = v & 0xFF; p[1] = v >> 8; }
+void put_u32(unsigned char* p, std::uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = (v >> (8 * i)) & 0xFF; }
+void put_u64(unsigned char* p, std::uint64_t v) { for (int i = 0; i < 8; ++i) p[i] = (v >> (8 * i)) & 0xFF; }
+std::uint16_t get_u16(const unsigned char* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+std::uint64_t get_u64(const unsigned char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+
+}  // namespace
+
+std::string key_problem(std::string_view key) {
+  const ArchiveLimits lim;
+  if (key.empty()) return "empty key";
+  if (key.size() > lim.max_key_bytes) return cat("key longer than ", lim.max_key_bytes, " bytes");
+  for (char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F) return "key contains whitespace or a control character";
+  }
+  if (!valid_utf8(key)) return "key is not valid UTF-8";
+  return "";
+}
+
+// ---------------------------------------------------------------- writer --
+
+struct ArchiveWriter::Impl {
+  int fd = -1;
+  bool own_fd = false;
+  bool closed = false;
+  bool failed = false;
+  std::string final_path;  // for atomic writes
+  std::string write_path;
+  ZSTD_CCtx* cctx = nullptr;
+  std::vector<unsigned char> out;  // compressed bytes waiting for write()
+  std::size_t out_used = 0;
+
+  void write_all(const unsigned char* p, std::size_t n, const std::string& name) {
+    while (n > 0) {
+      const ssize_t w = ::write(fd, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        failed = true;
+        fail(name, ": write failed: ", std::strerror(errno));
+      }
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  }
+  void drain(const std::string& name) {
+    write_all(out.data(), out_used, name);
+    out_used = 0;
+  }
+};
+
+ArchiveWriter::ArchiveWriter(const std::string& path, WriterOptions opt)
+    : impl_(std::make_unique<Impl>()), path_(path) {
+  Impl& m = *impl_;
+  if (path == "-") {
+    if (!opt.force_terminal && ::isatty(STDOUT_FILENO))
+      fail("refusing to write a binary archive to a terminal (redirect it, use -o FILE, or --force)");
+    m.fd = STDOUT_FILENO;
+    path_ = "<stdout>";
+  } else {
+    m.final_path = path;
+    m.write_path = opt.atomic ? cat(path, ".tmp.", ::getpid()) : path;
+    m.fd = ::open(m.write_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (m.fd < 0) fail(path, ": cannot open for writing: ", std::strerror(errno));
+    m.own_fd = true;
+    if (!opt.atomic) m.final_path.clear();
+  }
+  m.cctx = ZSTD_createCCtx();
+  if (!m.cctx) fail(path_, ": cannot create a zstd context");
+  ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_compressionLevel, std::clamp(opt.level, 1, 19));
+  ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_checksumFlag, 1);
+  ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_contentSizeFlag, 1);
+  if (opt.threads > 0) ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_nbWorkers, opt.threads);
+  m.out.resize(ZSTD_CStreamOutSize() * 8);
+
+  unsigned char header[kHeaderItemBytes];
+  std::memcpy(header, kHeaderTag, 4);
+  put_u16(header + 4, kSbtVersionMajor);
+  put_u16(header + 6, kSbtVersionMinor);
+  put_u32(header + 8, 0);  // flags: none defined in 1.0
+  // The header is an item of its own, written like a record's pieces.
+  ZSTD_CCtx_reset(m.cctx, ZSTD_reset_session_only);
+  ZSTD_CCtx_setPledgedSrcSize(m.cctx, kHeaderItemBytes);
+  ZSTD_inBuffer in{header, kHeaderItemBytes, 0};
+  for (;;) {
+    ZSTD_outBuffer o{m.out.data() + m.out_used, m.out.size() - m.out_used, 0};
+    const std::size_t r = ZSTD_compressStream2(m.cctx, &o, &in, ZSTD_e_end);
+    if (ZSTD_isError(r)) fail(path_, ": zstd: ", ZSTD_getErrorName(r));
+    m.out_used += o.pos;
+    if (r == 0) break;
+    m.drain(path_);
+  }
+}
+
+ArchiveWriter::~ArchiveWriter() {
+  if (!impl_) return;
+  Impl& m = *impl_;
+  if (!m.closed) {
+    // Not closed explicitly: an error is propagating. Complete frames already
+    // written stay valid; an atomic file is discarded, never renamed.
+    try {
+      if (!m.failed && m.final_path.empty()) m.drain(path_);
+    } catch (...) {
+    }
+    if (m.own_fd) ::close(m.fd);
+    if (!m.final_path.empty()) ::unlink(m.write_path.c_str());
+  }
+  ZSTD_freeCCtx(m.cctx);
+}
+
+void ArchiveWriter::write(std::string_view key, const Tensor& t) {
+  write(key, t.dtype(), t.shape(), t.bytes());
+}
+
+void ArchiveWriter::write_f32(std::string_view key, std::initializer_list<std::int64_t> shape,
+                              const float* data) {
+  write(key, DType::F32, std::span<const std::int64_t>(shape.begin(), shape.size()), data);
+}
+
+void ArchiveWriter::write_text(std::string_view key, std::string_view utf8) {
+  const std::int64_t n = static_cast<std::int64_t>(utf8.size());
+  write(key, DType::Text, std::span<const std::int64_t>(&n, 1), utf8.data());
+}
+
+void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std::int64_t> shape,
+                          const void* data) {
+  Impl& m = *impl_;
+  if (m.closed) fail(path_, ": write after close");
+  const std::string why = key_problem(key);
+  if (!why.empty()) fail(path_, ": record ", records_ + 1, " ('", key, "'): ", why);
+  if (shape.size() > static_cast<std::size_t>(kMaxRank))
+    fail(path_, ": record ", records_ + 1, " ('", key, "'): rank ", shape.size(), " exceeds ", kMaxRank);
+  if (dtype == DType::Text && shape.size() != 1)
+    fail(path_, ": record ", records_ + 1, " ('", key, "'): a text record has rank 1");
+  std::uint64_t numel = 1;
+  for (std::int64_t d : shape) {
+    if (d < 0) fail(path_, ": record ", records_ + 1, " ('", key, "'): negative dimension");
+    numel *= static_cast<std::uint64_t>(d);
+  }
+  const std::uint64_t payload = numel * dtype_size(dtype);
+  if (payload > ArchiveLimits{}.max_record_bytes)
+    fail(path_, ": record ", records_ + 1, " ('", key, "'): ", payload, " bytes exceeds the record limit");
+
+  unsigned char head[kRecordFixedBytes + 8 * kMaxRank];
+  std::memcpy(head, kRecordTag, 4);
+  head[4] = static_cast<unsigned char>(dtype);
+  head[5] = static_cast<unsigned char>(shape.size());
+  put_u16(head + 6, static_cast<std::uint16_t>(key.size()));
+  for (std::size_t i = 0; i < shape.size(); ++i) put_u64(head + 8 + 8 * i, static_cast<std::uint64_t>(shape[i]));
+  const std::size_t head_bytes = kRecordFixedBytes + 8 * shape.size();
+
+  ZSTD_CCtx_reset(m.cctx, ZSTD_reset_session_only);
+  ZSTD_CCtx_setPledgedSrcSize(m.cctx, head_bytes + key.size() + payload);
+  const struct Piece { const void* p; std::size_t n; } pieces[3] = {
+      {head, head_bytes}, {key.data(), key.size()}, {data, static_cast<std::size_t>(payload)}};
+  for (int i = 0; i < 3; ++i) {
+    const bool last = i == 2;
+    ZSTD_inBuffer in{pieces[i].p, pieces[i].n, 0};
+    for (;;) {
+      if (m.out.size() - m.out_used < ZSTD_CStreamOutSize()) m.drain(path_);
+      ZSTD_outBuffer o{m.out.data() + m.out_used, m.out.size() - m.out_used, 0};
+      const std::size_t r = ZSTD_compressStream2(m.cctx, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
+      if (ZSTD_isError(r)) fail(path_, ": record ", records_ + 1, " ('", key, "'): zstd: ", ZSTD_getErrorName(r));
+      m.out_used += o.pos;
+      if (last ? r == 0 : in.pos == in.size) break;
+    }
+  }
+  ++records_;
+}
+
+void ArchiveWriter::flush() { impl_->drain(path_); }
+
+void ArchiveWriter::close() {
+  Impl& m = *impl_;
+  if (m.closed) return;
+  m.drain(path_);
+  m.closed = true;
+  if (m.own_fd) {
+    if (!m.final_path.empty() && ::fsync(m.fd) != 0) {
+      const int e = errno;
+      ::close(m.fd);
+      ::unlink(m.write_path.c_str());
+      fail(m.final_path, ": fsync failed: ", std::strerror(e));
+    }
+    if (::close(m.fd) != 0) fail(path_, ": close failed: ", std::strerror(errno));
+    if (!m.final_path.empty() && std::rename(m.write_path.c_str(), m.final_path.c_str()) != 0) {
+      const int e = errno;
+      ::unlink(m.write_path.c_str());
+      fail(m.final_path, ": cannot rename ", m.write_path, ": ", std::strerror(e));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- reader --
+
+struct ArchiveReader::Impl {
+  int fd = -1;
+  bool own_fd = false;
+  bool eof = false;
+  bool seen_header = false;
+  bool started = false;  // some input byte has been seen
+  ArchiveLimits limits;
+  ZSTD_DCtx* dctx = nullptr;
+  std::vector<unsigned char> in;
+  ZSTD_inBuffer inb{nullptr, 0, 0};
+  std::vector<unsigned char> head;     // fixed part + dims + key of the current item
+  std::vector<unsigned char> payload;  // recycled between records
+  std::string last_key;
+
+  // Refills the input buffer; false at end of file.
+  bool refill(const std::string& name) {
+    if (inb.pos < inb.size) return true;
+    if (eof) return false;
+    for (;;) {
+      const ssize_t r = ::read(fd, in.data(), in.size());
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        fail(name, ": read failed: ", std::strerror(errno));
+      }
+      if (r == 0) {
+        eof = true;
+        return false;
+      }
+      inb = {in.data(), static_cast<std::size_t>(r), 0};
+      return true;
+    }
+  }
+};
+
+ArchiveReader::ArchiveReader(const std::string& path, ArchiveLimits limits)
+    : impl_(std::make_unique<Impl>()), path_(display_name(path)) {
+  Impl& m = *impl_;
+  m.limits = limits;
+  if (path == "-") {
+    m.fd = STDIN_FILENO;
+  } else {
+    m.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (m.fd < 0) fail(path, ": cannot open: ", std::strerror(errno));
+    m.own_fd = true;
+    struct stat st;
+    if (::fstat(m.fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      ::close(m.fd);
+      fail(path, ": is a directory, not an .sbt archive");
+    }
+  }
+  m.dctx = ZSTD_createDCtx();
+  if (!m.dctx) fail(path_, ": cannot create a zstd context");
+  // Bounds the window a hostile frame can ask for (the writer's default
+  // levels use far less).
+  ZSTD_DCtx_setParameter(m.dctx, ZSTD_d_windowLogMax, 27);
+  m.in.resize(ZSTD_DStreamInSize());
+}
+
+ArchiveReader::~ArchiveReader() {
+  if (!impl_) return;
+  if (impl_->own_fd) ::close(impl_->fd);
+  ZSTD_freeDCtx(impl_->dctx);
+}
+
+bool ArchiveReader::next(std::string& key, Tensor& t) {
+  Record r;
+  r.tensor = std::move(t);
+  const bool ok = next(r);
+  key = std::move(r.key);
+  t = std::move(r.tensor);
+  return ok;
+}
+
+bool ArchiveReader::next(Record& rec) {
+  Impl& m = *impl_;
+  for (;;) {  // loops over archive headers (from concatenation) to the next record
+    const std::uint64_t index = records_ + 1;
+    auto where = [&]() {
+      return m.last_key.empty() ? cat(path_, ": record ", index)
+                                : cat(path_, ": record ", index, " (after '", m.last_key, "')");
+    };
+    // Clean end: input exhausted exactly at a frame boundary.
+    if (!m.refill(path_)) {
+      if (!m.started) fail(path_, ": empty input, not an .sbt archive");
+      return false;
+    }
+    if (!m.started) {
+      m.started = true;
+      // Only the first 4 bytes matter; the buffer may hold fewer on a pipe.
+      if (m.inb.size - m.inb.pos >= 4) {
+        std::uint32_t magic;
+        std::memcpy(&magic, m.in.data() + m.inb.pos, 4);
+        if (magic != kZstdMagic) fail(path_, ": not an .sbt archive (no zstd frame at the start)");
+      }
+    }
+    ZSTD_DCtx_reset(m.dctx, ZSTD_reset_session_only);
+    bool frame_done = false;
+    // Decompresses into [dst, dst+want) until it is full or the frame ends.
+    auto pull = [&](unsigned char* dst, std::size_t want, const std::string& what) -> std::size_t {
+      ZSTD_outBuffer o{dst, want, 0};
+      while (o.pos < o.size && !frame_done) {
+        if (m.inb.pos == m.inb.size && !m.refill(path_))
+          fail(where(), ": truncated archive (the file ends inside ", what, ")");
+        const std::size_t r = ZSTD_decompressStream(m.dctx, &o, &m.inb);
+        if (ZSTD_isError(r)) {
+          const ZSTD_ErrorCode code = ZSTD_getErrorCode(r);
+          if (code == ZSTD_error_checksum_wrong) fail(where(), ": corrupt archive (checksum mismatch)");
+          if (code == ZSTD_error_prefix_unknown) fail(where(), ": not an .sbt archive (no zstd frame where one should start)");
+          fail(where(), ": corrupt archive (zstd: ", ZSTD_getErrorName(r), ")");
+        }
+        if (r == 0) frame_done = true;
+      }
+      return o.pos;
+    };
+
+    m.head.resize(kRecordFixedBytes + 8 * kMaxRank);
+    std::size_t got = pull(m.head.data(), 4, "an item header");
+    if (got == 0 && frame_done) continue;  // an empty (or skippable) frame
+    if (got < 4) fail(where(), ": corrupt archive (item shorter than its tag)");
+    if (std::memcmp(m.head.data(), kHeaderTag, 4) == 0) {
+      got += pull(m.head.data() + 4, kHeaderItemBytes - 4, "the archive header");
+      unsigned char extra;
+      if (got != kHeaderItemBytes || (!frame_done && pull(&extra, 1, "the archive header") != 0) || !frame_done)
+        fail(path_, ": corrupt archive (bad archive header)");
+      const std::uint16_t major = get_u16(m.head.data() + 4), minor = get_u16(m.head.data() + 6);
+      if (major != kSbtVersionMajor)
+        fail(path_, ": archive format version ", major, ".", minor, " is not supported (this build reads ",
+             kSbtVersionMajor, ".x)");
+      m.seen_header = true;
+      continue;
+    }
+    if (std::memcmp(m.head.data(), kRecordTag, 4) != 0)
+      fail(where(), m.seen_header ? ": corrupt archive (bad record tag)" : ": not an .sbt archive (bad magic)");
+    if (!m.seen_header) fail(path_, ": not an .sbt archive (no archive header before the first record)");
+
+    got += pull(m.head.data() + 4, kRecordFixedBytes - 4, "a record header");
+    if (got != kRecordFixedBytes) fail(where(), ": corrupt archive (record header cut short)");
+    DType dtype;
+    if (!dtype_from_code(m.head[4], dtype)) fail(where(), ": corrupt archive (unknown dtype code ", int(m.head[4]), ")");
+    const int rank = m.head[5];
+    if (rank > kMaxRank) fail(where(), ": corrupt archive (rank ", rank, " exceeds ", kMaxRank, ")");
+    if (dtype == DType::Text && rank != 1) fail(where(), ": corrupt archive (text record of rank ", rank, ")");
+    const std::uint16_t key_len = get_u16(m.head.data() + 6);
+    if (key_len == 0 || key_len > m.limits.max_key_bytes)
+      fail(where(), ": corrupt archive (key length ", key_len, ")");
+    if (pull(m.head.data() + kRecordFixedBytes, 8 * rank, "a record header") != static_cast<std::size_t>(8 * rank))
+      fail(where(), ": corrupt archive (record header cut short)");
+    std::vector<std::int64_t> shape(static_cast<std::size_t>(rank));
+    std::uint64_t numel = 1;
+    const std::uint64_t elem = dtype_size(dtype);
+    for (int i = 0; i < rank; ++i) {
+      const std::uint64_t d = get_u64(m.head.data() + kRecordFixedBytes + 8 * i);
+      if (d > m.limits.max_record_bytes) fail(where(), ": corrupt archive (dimension ", d, " too large)");
+      if (d != 0 && numel > m.limits.max_record_bytes / d)
+        fail(where(), ": record larger than the ", m.limits.max_record_bytes, "-byte limit");
+      numel *= d;
+      shape[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(d);
+    }
+    if (numel > m.limits.max_record_bytes / elem)
+      fail(where(), ": record larger than the ", m.limits.max_record_bytes, "-byte limit");
+    const std::size_t payload_bytes = static_cast<std::size_t>(numel * elem);
+
+    std::string key(key_len, '\0');
+    if (pull(reinterpret_cast<unsigned char*>(key.data()), key_len, "a record key") != key_len)
+      fail(where(), ": corrupt archive (key cut short)");
+    const std::string kp = key_problem(key);
+    if (!kp.empty()) fail(where(), ": corrupt archive (", kp, ")");
+    auto here = [&]() { return cat(path_, ": record ", index, " ('", key, "')"); };
+
+    // The payload buffer grows with the data actually decoded (doubling),
+    // never straight to the size a header claims.
+    std::vector<unsigned char>& buf = m.payload;
+    std::size_t have = 0;
+    buf.resize(std::min(payload_bytes, std::max<std::size_t>(buf.capacity(), std::size_t{1} << 20)));
+    while (have < payload_bytes) {
+      if (have == buf.size()) buf.resize(std::min(payload_bytes, buf.size() * 2));
+      const std::size_t n = pull(buf.data() + have, buf.size() - have, "a record's data");
+      have += n;
+      if (frame_done && have < payload_bytes)
+        fail(here(), ": corrupt archive (", have, " bytes of data, the header says ", payload_bytes, ")");
+    }
+    // The frame must end exactly here (this also verifies the checksum).
+    unsigned char extra;
+    if (!frame_done && pull(&extra, 1, "a record's data") != 0)
+      fail(here(), ": corrupt archive (more data than the header says)");
+    if (!frame_done) fail(here(), ": corrupt archive (record frame does not end)");
+    rec.key = std::move(key);
+    rec.tensor.swap_in(dtype, std::move(shape), buf);
+    m.last_key = rec.key;
+    ++records_;
+    return true;
+  }
+}
+
+std::vector<Record> read_archive(const std::string& path) {
+  ArchiveReader in(path);
+  std::vector<Record> out;
+  Record r;
+  while (in.next(r)) out.push_back(std::move(r));
+  return out;
+}
+
+}  // namespace sb

@@ -1,0 +1,228 @@
+// sb-tensor: inspect and convert .sbt archives (Kaldi's copy-feats and
+// feat-to-dim, SPTK's x2x, for sb's one format).
+#include <cinttypes>
+#include <cstdio>
+#include <iostream>
+#include <unordered_set>
+
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/strings.h"
+#include "io/archive.h"
+#include "io/npy.h"
+#include "io/table.h"
+
+namespace {
+
+using namespace sb;
+
+const char* kCommands =
+    "Commands:\n"
+    "  info     [ARCHIVE...]          per record: key, dtype, shape, min, max, mean; then totals\n"
+    "  keys     [ARCHIVE...]          one key a line\n"
+    "  cat      [ARCHIVE...]          text dump (a record's last dimension on one line)\n"
+    "  head     [-n N] [ARCHIVE...]   the first N records (default 10)\n"
+    "  select   -k KEYS [ARCHIVE...]  records whose key is listed in KEYS (one per line), in archive order\n"
+    "  merge    ARCHIVE... -o OUT     all records of all archives; duplicate keys are an error\n"
+    "  split    -n N ARCHIVE PREFIX   N contiguous parts PREFIX1.sbt .. PREFIXN.sbt\n"
+    "  from-npy FILE.npy|FILE.npz...  .npy (key: base name, or --key) and .npz members to an archive\n"
+    "  to-npy   [ARCHIVE]             one record -> .npy; several -> .npz (-o FILE, default stdout)\n"
+    "\n"
+    "ARCHIVE '-' or none means standard input; binary output goes to standard output unless -o.\n"
+    "Binary output to a terminal is refused unless --force.\n"
+    "\n"
+    "Examples:\n"
+    "  sb-tensor info feats.sbt\n"
+    "  sb-mfcc --scp wav.scp | sb-tensor head -n 2 | sb-tensor cat\n"
+    "  sb-tensor select -k val.list feats.sbt > val-feats.sbt\n"
+    "  sb-tensor to-npy -o emb.npz emb.sbt      # numpy.load('emb.npz')\n"
+    "  sb-tensor from-npy x.npy > x.sbt\n"
+    "\n"
+    "See also: sbt(5), sb(7), sb-mfcc(1)\n";
+
+std::vector<std::string> inputs_or_stdin(const cxxopts::ParseResult& r) {
+  std::vector<std::string> in;
+  if (r.count("inputs")) in = r["inputs"].as<std::vector<std::string>>();
+  if (in.empty()) in.push_back("-");
+  return in;
+}
+
+// Calls f(record) for every record of every input, streaming.
+template <class F>
+void for_each_record(const std::vector<std::string>& inputs, F&& f) {
+  Record rec;
+  for (const auto& path : inputs) {
+    ArchiveReader in(path);
+    while (in.next(rec))
+      if (!f(rec)) return;
+  }
+}
+
+WriterOptions writer_options(const cxxopts::ParseResult& r) {
+  WriterOptions o;
+  o.force_terminal = r["force"].as<bool>();
+  o.level = r["level"].as<int>();
+  if (o.level < 1 || o.level > 19) usage_fail("--level must be in 1..19");
+  return o;
+}
+
+std::string base_key(const std::string& path, const std::string& ext) {
+  std::string b = path.substr(path.find_last_of('/') + 1);
+  if (b.size() > ext.size() && b.compare(b.size() - ext.size(), ext.size(), ext) == 0) b.resize(b.size() - ext.size());
+  return b;
+}
+
+void print_values(const Tensor& t, int precision) {
+  if (t.dtype() == DType::Text) {
+    std::cout << t.as_text() << '\n';
+    return;
+  }
+  const std::vector<float> v = t.to_f32();
+  const std::size_t row = t.rank() == 0 ? 1 : static_cast<std::size_t>(t.dim(t.rank() - 1));
+  char buf[64];
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, static_cast<double>(v[i]));
+    std::cout << buf << ((row == 0 || (i + 1) % row == 0) ? '\n' : ' ');
+  }
+}
+
+int tensor_main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help" ||
+      std::string(argv[1]) == "--version") {
+    auto opts = cli::make_options("inspect and convert .sbt archives", "COMMAND [OPTIONS] [ARGS...]");
+    if (argc < 2) usage_fail("missing COMMAND (info, keys, cat, head, select, merge, split, from-npy, to-npy)");
+    cli::parse(opts, argc, argv, std::string("\n") + kCommands);
+    return 0;
+  }
+  const std::string cmd = argv[1];
+  auto opts = cli::make_options(cmd + ": see 'sb-tensor --help'", "[ARGS...]");
+  opts.add_options()
+      ("o,output", "output file (default standard output)", cxxopts::value<std::string>()->default_value("-"))
+      ("n,count", "head: records (default 10); split: parts", cxxopts::value<long long>())
+      ("k,keys", "select: file of keys, one per line ('-' = stdin)", cxxopts::value<std::string>())
+      ("key", "from-npy: record key for a single .npy; to-npy: the record to write", cxxopts::value<std::string>())
+      ("p,precision", "cat: significant digits (1..17)", cxxopts::value<int>()->default_value("7"))
+      ("level", "zstd level for written archives (1..19)", cxxopts::value<int>()->default_value(std::to_string(kDefaultZstdLevel)))
+      ("f,force", "write binary data even to a terminal")
+      ("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
+  opts.parse_positional({"inputs"});
+  auto r = cli::parse(opts, argc - 1, argv + 1, std::string("\n") + kCommands);
+  std::vector<std::string> in = inputs_or_stdin(r);
+  const std::string out = r["output"].as<std::string>();
+
+  if (cmd == "info") {
+    std::uint64_t n = 0, elements = 0, bytes = 0;
+    std::cout << "key\tdtype\tshape\tmin\tmax\tmean\n";
+    for_each_record(in, [&](const Record& rec) {
+      ++n;
+      elements += rec.tensor.numel();
+      bytes += rec.tensor.nbytes();
+      std::cout << rec.key << '\t' << dtype_name(rec.tensor.dtype()) << '\t'
+                << (rec.tensor.rank() ? rec.tensor.shape_string() : "scalar");
+      if (rec.tensor.dtype() == DType::Text) {
+        std::cout << "\t-\t-\t-";
+      } else {
+        const TensorStats s = tensor_stats(rec.tensor);
+        if (s.finite) std::cout << '\t' << s.min << '\t' << s.max << '\t' << s.mean;
+        else std::cout << "\t-\t-\t-";
+        if (s.nan || s.inf) std::cout << "\t(" << s.nan << " NaN, " << s.inf << " Inf)";
+      }
+      std::cout << '\n';
+      return true;
+    });
+    std::cout << "# " << n << " records, " << elements << " elements, " << bytes << " bytes of data\n";
+  } else if (cmd == "keys") {
+    for_each_record(in, [&](const Record& rec) { std::cout << rec.key << '\n'; return true; });
+  } else if (cmd == "cat") {
+    const int prec = r["precision"].as<int>();
+    if (prec < 1 || prec > 17) usage_fail("--precision must be in 1..17");
+    for_each_record(in, [&](const Record& rec) {
+      std::cout << rec.key << ' ' << dtype_name(rec.tensor.dtype()) << ' '
+                << (rec.tensor.rank() ? rec.tensor.shape_string() : "scalar") << '\n';
+      print_values(rec.tensor, prec);
+      return true;
+    });
+  } else if (cmd == "head" || cmd == "select" || cmd == "merge") {
+    long long limit = -1;
+    std::unordered_set<std::string> wanted, seen;
+    if (cmd == "head") {
+      limit = r.count("count") ? r["count"].as<long long>() : 10;
+      if (limit < 0) usage_fail("-n must be >= 0");
+    }
+    if (cmd == "select") {
+      if (!r.count("keys")) usage_fail("select needs -k KEYS");
+      for (auto& k : read_key_list(r["keys"].as<std::string>())) wanted.insert(std::move(k));
+    }
+    if (cmd == "merge" && !r.count("inputs")) usage_fail("merge needs at least one ARCHIVE");
+    ArchiveWriter w(out, writer_options(r));
+    long long written = 0;
+    if (limit != 0) {
+      for_each_record(in, [&](const Record& rec) {
+        if (cmd == "select" && !wanted.count(rec.key)) return true;
+        if (cmd == "merge" && !seen.insert(rec.key).second) fail("duplicate key '", rec.key, "' in the inputs of merge");
+        w.write(rec.key, rec.tensor);
+        return ++written != limit;
+      });
+    }
+    w.close();
+  } else if (cmd == "split") {
+    if (in.size() != 2 || in[0] == "-") usage_fail("split needs -n N ARCHIVE PREFIX (ARCHIVE must be a file)");
+    const long long parts = r.count("count") ? r["count"].as<long long>() : 0;
+    if (parts < 1) usage_fail("split needs -n N with N >= 1");
+    std::uint64_t total = 0;
+    for_each_record({in[0]}, [&](const Record&) { ++total; return true; });
+    ArchiveReader rd(in[0]);
+    Record rec;
+    for (long long p = 0; p < parts; ++p) {
+      // Parts differ in size by at most one record, the larger ones first.
+      const std::uint64_t size = total / parts + (static_cast<std::uint64_t>(p) < total % parts ? 1 : 0);
+      WriterOptions o = writer_options(r);
+      ArchiveWriter w(in[1] + std::to_string(p + 1) + ".sbt", o);
+      for (std::uint64_t i = 0; i < size; ++i) {
+        if (!rd.next(rec)) fail(in[0], ": changed while being split");
+        w.write(rec.key, rec.tensor);
+      }
+      w.close();
+    }
+  } else if (cmd == "from-npy") {
+    if (!r.count("inputs")) usage_fail("from-npy needs FILE.npy or FILE.npz");
+    if (r.count("key") && in.size() != 1) usage_fail("--key needs exactly one input");
+    ArchiveWriter w(out, writer_options(r));
+    for (const auto& path : in) {
+      const bool npz = path.size() > 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
+      if (npz) {
+        for (const Record& rec : read_npz(path)) w.write(rec.key, rec.tensor);
+      } else {
+        const std::string key = r.count("key") ? r["key"].as<std::string>() : base_key(path, ".npy");
+        if (path == "-" && !r.count("key")) usage_fail("from-npy from standard input needs --key");
+        w.write(key, read_npy(path));
+      }
+    }
+    w.close();
+  } else if (cmd == "to-npy") {
+    if (in.size() != 1) usage_fail("to-npy takes one ARCHIVE");
+    std::vector<Record> recs;
+    for_each_record(in, [&](Record& rec) {
+      if (r.count("key") && rec.key != r["key"].as<std::string>()) return true;
+      recs.push_back(std::move(rec));
+      return true;
+    });
+    const bool want_npz = out.size() > 4 && out.compare(out.size() - 4, 4, ".npz") == 0;
+    if (out == "-" && !r["force"].as<bool>() && isatty(1))
+      fail("refusing to write binary data to a terminal (redirect it, use -o FILE, or --force)");
+    if (recs.empty()) fail(r.count("key") ? "no record with key '" + r["key"].as<std::string>() + "'" : "no records in the input");
+    if (want_npz || recs.size() > 1) {
+      if (!want_npz && out != "-" ) usage_fail(out, ": several records need a .npz output (or --key)");
+      write_npz(out, recs);
+    } else {
+      write_npy(out, recs[0].tensor);
+    }
+  } else {
+    usage_fail("unknown command '", cmd, "' (info, keys, cat, head, select, merge, split, from-npy, to-npy)");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return sb::cli::run_tool("sb-tensor", argc, argv, tensor_main); }
