@@ -1,0 +1,91 @@
+# sb-tensor: conversions, streaming, and every error path of the archive reader.
+# Helpers (check, check_out, check_err, same_files, skip) come from lib.sh.
+
+check_out "help to stdout, exit 0" 0 'sb-tensor --help' 'Commands:'
+check_out "subcommand help" 0 'sb-tensor info --help' 'Usage'
+check_out "version" 0 'sb-tensor --version' '^sb-tensor [0-9]+\.[0-9]+'
+check_err "no command is a usage error" 1 'sb-tensor' 'missing COMMAND'
+check_err "unknown command" 1 'sb-tensor frobnicate' "unknown command 'frobnicate'"
+check_err "unknown option" 1 'sb-tensor info --bogus' 'bogus'
+check_err "bad option value" 1 'sb-tensor head -n lots x.sbt' 'sb-tensor: '
+
+if have_numpy; then
+  /usr/bin/python3 - <<'PY'
+import numpy as np
+rng = np.random.default_rng(0)
+np.save('f32.npy', rng.standard_normal((7, 13)).astype(np.float32))
+np.save('i32.npy', np.arange(-5, 5, dtype=np.int32))
+np.save('u8.npy', np.arange(256, dtype=np.uint8).reshape(16, 16))
+np.save('zero_d.npy', np.array(2.5, dtype=np.float32))
+np.save('three_d.npy', rng.standard_normal((2, 3, 4)).astype(np.float32))
+np.save('empty.npy', np.zeros((0, 13), dtype=np.float32))
+np.save('f16.npy', rng.standard_normal(9).astype(np.float16))
+np.save('f64.npy', rng.standard_normal((2, 2)))
+np.save('fortran.npy', np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))
+np.savez('pair.npz', a=np.ones((2, 2), np.float32), b=np.arange(3, dtype=np.int32))
+np.savez_compressed('packed.npz', c=np.arange(10, dtype=np.float32))
+PY
+  for f in f32 i32 u8 zero_d three_d empty f16 f64; do
+    sb-tensor from-npy $f.npy > $f.sbt && sb-tensor to-npy $f.sbt > $f.back.npy
+    same_files "npy $f through sbt is bit-identical" $f.npy $f.back.npy
+  done
+  check_out "from-npy | to-npy on pipes" 0 'sb-tensor from-npy f32.npy | sb-tensor to-npy | cmp - f32.npy && echo same' same
+  check_out "fortran order is transposed to row-major" 0 \
+    "sb-tensor from-npy fortran.npy | sb-tensor cat" '^0 1 2$'
+  check_out "npz members become records" 0 'sb-tensor from-npy pair.npz | sb-tensor keys | tr "\n" " "' '^a b $'
+  check_out "deflated npz" 0 'sb-tensor from-npy packed.npz | sb-tensor info' 'c	f32	10	0	9	4.5'
+  sb-tensor from-npy f32.npy i32.npy three_d.npy > many.sbt
+  check_out "several records -> npz NumPy can load" 0 \
+    "sb-tensor to-npy many.sbt > many.npz && /usr/bin/python3 -c \"import numpy as np; z=np.load('many.npz'); print(sorted(z.keys()), z['three_d'].shape)\"" \
+    "\['f32', 'i32', 'three_d'\] \(2, 3, 4\)"
+  check_out "to-npy --key picks one record" 0 "sb-tensor to-npy --key i32 many.sbt | cmp - i32.npy && echo same" same
+  check_err "to-npy --key missing" 2 "sb-tensor to-npy --key nope many.sbt > x.npy" "no record with key 'nope'"
+  check_err "several records into a .npy is refused" 1 "sb-tensor to-npy -o x.npy many.sbt" 'need a .npz'
+  printf 'not numpy' > bad.npy
+  check_err "bad .npy names the file" 2 'sb-tensor from-npy bad.npy > x.sbt' 'bad.npy: not a .npy file'
+else
+  skip "numpy round trips" "/usr/bin/python3 has no numpy"
+fi
+
+# Make an archive without numpy: text dump checks values.
+hdr="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }"
+{ printf '\x93NUMPY\x01\x00\x76\x00'; printf '%-117s\n' "$hdr"
+  printf '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40'; } > m.npy
+check_out "hand-written npy" 0 'sb-tensor from-npy --key m m.npy | sb-tensor cat' '^3 4$'
+sb-tensor from-npy --key m m.npy > m.sbt
+check_out "info shows dtype, shape, stats" 0 'sb-tensor info m.sbt' 'm	f32	2x2	1	4	2.5'
+
+# Streaming tools.
+cat m.sbt m.sbt > mm.sbt
+check_out "concatenated archives read as one" 0 'sb-tensor keys mm.sbt | wc -l' '^2$'
+for i in 1 2 3 4 5; do sb-tensor from-npy --key k$i m.npy; done > five.sbt
+check_out "head -n 2" 0 'sb-tensor head -n 2 five.sbt | sb-tensor keys | tr "\n" " "' '^k1 k2 $'
+printf 'k4\nk2\nk9\n' > want
+check_out "select keeps archive order" 0 'sb-tensor select -k want five.sbt | sb-tensor keys | tr "\n" " "' '^k2 k4 $'
+check_out "select from stdin" 0 'sb-tensor select -k want < five.sbt | sb-tensor keys | wc -l' '^2$'
+check_err "merge refuses duplicate keys" 2 'sb-tensor merge five.sbt five.sbt -o x.sbt' "duplicate key 'k1'"
+check_out "split into 2 parts" 0 'sb-tensor split -n 2 five.sbt part && sb-tensor keys part1.sbt part2.sbt | tr "\n" " "' '^k1 k2 k3 k4 k5 $'
+check_out "split sizes differ by at most one" 0 'sb-tensor keys part1.sbt | wc -l' '^3$'
+check_out "merge of the parts equals the whole" 0 'sb-tensor merge part1.sbt part2.sbt -o whole.sbt && sb-tensor cat whole.sbt | cmp - <(sb-tensor cat five.sbt) && echo same' same
+
+# Bad input: one-line errors naming the file and the record, exit 2.
+head -c 60 five.sbt > cut.sbt
+check_err "truncated archive" 2 'sb-tensor info cut.sbt' "cut.sbt: record [0-9]+.*truncated"
+check_err "truncated on a pipe" 2 'head -c 60 five.sbt | sb-tensor keys' "<stdin>: record .*truncated"
+size=$(stat -c %s five.sbt)
+cp five.sbt flip.sbt
+printf '\xff' | dd of=flip.sbt bs=1 seek=$((size - 30)) conv=notrunc 2>/dev/null
+check_err "flipped byte" 2 'sb-tensor info flip.sbt' "flip.sbt: record 5 \(after 'k4'\): corrupt archive"
+check_err "not an archive" 2 'echo hello | sb-tensor info' 'not an .sbt archive'
+check_err "empty input" 2 'sb-tensor info < /dev/null' 'empty input'
+check_err "missing file" 2 'sb-tensor info nothere.sbt' 'nothere.sbt: cannot open'
+check_err "directory" 2 'sb-tensor info .' 'is a directory'
+check "one error line only" 0 'sb-tensor info cut.sbt 2>&1 >/dev/null | wc -l | grep -qx 1'
+
+# Binary output to a terminal is refused unless forced.
+if command -v script >/dev/null; then
+  check_out "refuses a terminal" 0 'script -qec "sb-tensor from-npy --key m m.npy" /dev/null; true' 'refusing to write'
+  check_out "--force writes to a terminal" 0 'script -qec "sb-tensor from-npy --force --key m m.npy | wc -c" /dev/null' '^[0-9]+'
+else
+  skip "terminal refusal" "script(1) not installed"
+fi

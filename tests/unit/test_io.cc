@@ -1,0 +1,363 @@
+// lib/io: .sbt archives, .npy/.npz, text tables.
+#define BOOST_TEST_MODULE io
+#include <unistd.h>
+#include <zstd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "core/error.h"
+#include "io/archive.h"
+#include "io/npy.h"
+#include "io/table.h"
+
+namespace fs = std::filesystem;
+using namespace sb;
+
+namespace {
+
+struct TempDir {
+  fs::path dir;
+  TempDir() {
+    char tmpl[] = "/tmp/sb-test-io.XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(dir); }
+  std::string operator/(const std::string& name) const { return (dir / name).string(); }
+};
+
+std::vector<unsigned char> file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+void put_bytes(const std::string& path, const std::vector<unsigned char>& b) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+Tensor random_f32(std::vector<std::int64_t> shape, unsigned seed) {
+  Tensor t(DType::F32, std::move(shape));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  for (std::size_t i = 0; i < t.numel(); ++i) t.f32()[i] = nd(rng);
+  return t;
+}
+
+bool same(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() && a.nbytes() == b.nbytes() &&
+         std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
+}
+
+// Expects `f` to throw sb::Error whose message contains `part`.
+template <class F>
+void expect_error(F&& f, const std::string& part) {
+  try {
+    f();
+  } catch (const Error& e) {
+    BOOST_TEST_INFO("message: " << e.what());
+    BOOST_CHECK(std::string(e.what()).find(part) != std::string::npos);
+    return;
+  }
+  BOOST_FAIL("no error raised, expected one mentioning '" << part << "'");
+}
+
+std::vector<Record> read_all(const std::string& p) { return read_archive(p); }
+
+// Writes a one-frame item with a checksum, the way the writer does, so that
+// tests can forge headers that zstd itself finds valid.
+std::vector<unsigned char> zframe(const std::vector<unsigned char>& content) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+  std::vector<unsigned char> out(ZSTD_compressBound(content.size()));
+  const std::size_t n = ZSTD_compress2(c, out.data(), out.size(), content.data(), content.size());
+  ZSTD_freeCCtx(c);
+  out.resize(n);
+  return out;
+}
+
+std::vector<unsigned char> header_item(std::uint16_t major) {
+  return {'S', 'B', 'T', 'A', static_cast<unsigned char>(major), 0, 0, 0, 0, 0, 0, 0};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(round_trip_all_dtypes_and_ranks) {
+  TempDir d;
+  std::vector<Record> recs;
+  recs.push_back({"scalar", Tensor(DType::F32, {})});
+  recs.back().tensor.f32()[0] = 3.5f;
+  recs.push_back({"matrix", random_f32({300, 13}, 1)});
+  recs.push_back({"rank4", random_f32({2, 3, 4, 5}, 2)});
+  recs.push_back({"empty", Tensor(DType::F32, {0, 13})});
+  recs.push_back({"ints", Tensor(DType::I32, {3})});
+  recs.back().tensor.i32()[2] = -7;
+  recs.push_back({"bytes", Tensor(DType::U8, {4})});
+  recs.push_back({"half", Tensor(DType::F16, {2})});
+  recs.push_back({"f64", Tensor(DType::F64, {2, 2})});
+  recs.push_back({"i64", Tensor(DType::I64, {1})});
+  recs.push_back({"options", Tensor::text("hidden=1024\nvocab=abc\xC3\xA9\n")});
+  recs.push_back({"ключ", Tensor::text("")});
+  {
+    ArchiveWriter w(d / "a.sbt");
+    for (const auto& r : recs) w.write(r.key, r.tensor);
+    w.close();
+    BOOST_TEST(w.records() == recs.size());
+  }
+  const auto back = read_all(d / "a.sbt");
+  BOOST_REQUIRE_EQUAL(back.size(), recs.size());
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    BOOST_TEST(back[i].key == recs[i].key);
+    BOOST_TEST(same(back[i].tensor, recs[i].tensor), "record " << recs[i].key);
+  }
+  BOOST_TEST(back[0].tensor.rank() == 0);
+  BOOST_TEST(back[9].tensor.as_text() == "hidden=1024\nvocab=abc\xC3\xA9\n");
+}
+
+BOOST_AUTO_TEST_CASE(empty_archive_is_valid) {
+  TempDir d;
+  ArchiveWriter(d / "e.sbt").close();
+  BOOST_TEST(read_all(d / "e.sbt").empty());
+}
+
+BOOST_AUTO_TEST_CASE(concatenation_is_a_valid_archive) {
+  TempDir d;
+  {
+    ArchiveWriter a(d / "a.sbt");
+    a.write("x", random_f32({2, 3}, 3));
+    a.close();
+    ArchiveWriter b(d / "b.sbt", {.level = 9});
+    b.write("y", random_f32({4}, 4));
+    b.write("z", Tensor::text("t"));
+    b.close();
+  }
+  auto ab = file_bytes(d / "a.sbt");
+  const auto bb = file_bytes(d / "b.sbt");
+  ab.insert(ab.end(), bb.begin(), bb.end());
+  put_bytes(d / "c.sbt", ab);
+  const auto c = read_all(d / "c.sbt");
+  BOOST_REQUIRE_EQUAL(c.size(), 3u);
+  BOOST_TEST(c[0].key == "x");
+  BOOST_TEST(c[1].key == "y");
+  BOOST_TEST(c[2].tensor.as_text() == "t");
+}
+
+BOOST_AUTO_TEST_CASE(every_truncation_is_an_error) {
+  TempDir d;
+  {
+    ArchiveWriter w(d / "a.sbt");
+    w.write("one", random_f32({50, 13}, 5));
+    w.write("two", random_f32({20, 13}, 6));
+    w.close();
+  }
+  const auto full = file_bytes(d / "a.sbt");
+  std::size_t boundary_ok = 0;
+  for (std::size_t n = 0; n < full.size(); ++n) {
+    put_bytes(d / "t.sbt", std::vector<unsigned char>(full.begin(), full.begin() + static_cast<long>(n)));
+    try {
+      const auto r = read_all(d / "t.sbt");
+      // Only a cut exactly between frames can be read, and then it must be
+      // a strict prefix of the records, never a damaged one.
+      ++boundary_ok;
+      BOOST_TEST(r.size() < 2u);
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      BOOST_TEST((m.find("truncated") != std::string::npos || m.find("empty input") != std::string::npos ||
+                  m.find("not an .sbt") != std::string::npos),
+                 "cut at " << n << ": " << m);
+    }
+  }
+  // Frame boundaries: after the header and after record one.
+  BOOST_TEST(boundary_ok == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(every_flipped_byte_is_detected) {
+  TempDir d;
+  {
+    ArchiveWriter w(d / "a.sbt");
+    w.write("utt", random_f32({40, 13}, 7));
+    w.close();
+  }
+  const auto full = file_bytes(d / "a.sbt");
+  const auto orig = read_all(d / "a.sbt");
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    auto bad = full;
+    bad[i] ^= 0x10;
+    put_bytes(d / "b.sbt", bad);
+    try {
+      const auto r = read_all(d / "b.sbt");
+      // A flip may only go unnoticed where it changes nothing we return
+      // (e.g. an unused frame-header bit); the data must then be identical.
+      BOOST_REQUIRE_EQUAL(r.size(), 1u);
+      BOOST_TEST(same(r[0].tensor, orig[0].tensor), "flip at byte " << i << " changed the data silently");
+    } catch (const Error&) {
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(wrong_magic_and_version) {
+  TempDir d;
+  put_bytes(d / "text.sbt", {'h', 'e', 'l', 'l', 'o', '\n'});
+  expect_error([&] { read_all(d / "text.sbt"); }, "not an .sbt archive");
+  put_bytes(d / "empty.sbt", {});
+  expect_error([&] { read_all(d / "empty.sbt"); }, "empty input");
+  // A zstd frame that does not hold an sbt item.
+  put_bytes(d / "zstd.sbt", zframe({'n', 'o', 'p', 'e', 1, 2, 3, 4}));
+  expect_error([&] { read_all(d / "zstd.sbt"); }, "bad magic");
+  put_bytes(d / "v2.sbt", zframe(header_item(2)));
+  expect_error([&] { read_all(d / "v2.sbt"); }, "version 2.0 is not supported");
+  expect_error([&] { read_all(d / "missing.sbt"); }, "missing.sbt: cannot open");
+}
+
+BOOST_AUTO_TEST_CASE(hostile_headers_are_rejected_without_allocating) {
+  TempDir d;
+  // A checksummed record whose dims claim 2^36 floats (256 GiB) but carries
+  // 4 bytes: must fail fast, naming the record, without a huge allocation.
+  std::vector<unsigned char> rec = {'S', 'B', 'T', 'R', 1, 2, 1, 0};
+  auto put64 = [&](std::uint64_t v) { for (int i = 0; i < 8; ++i) rec.push_back((v >> (8 * i)) & 0xFF); };
+  put64(std::uint64_t{1} << 18);
+  put64(std::uint64_t{1} << 18);
+  rec.push_back('k');
+  rec.insert(rec.end(), {0, 0, 128, 63});
+  auto bytes = zframe(header_item(1));
+  const auto r = zframe(rec);
+  bytes.insert(bytes.end(), r.begin(), r.end());
+  put_bytes(d / "huge.sbt", bytes);
+  expect_error([&] { read_all(d / "huge.sbt"); }, "record 1");
+
+  // Claims 4 MiB (under the limit) but holds 4 bytes: a short record.
+  rec.resize(8);
+  put64(1 << 20);
+  put64(1);
+  rec.push_back('k');
+  rec.insert(rec.end(), {0, 0, 128, 63});
+  bytes = zframe(header_item(1));
+  const auto r2 = zframe(rec);
+  bytes.insert(bytes.end(), r2.begin(), r2.end());
+  put_bytes(d / "short.sbt", bytes);
+  expect_error([&] { read_all(d / "short.sbt"); }, "record 1 ('k'): corrupt archive");
+
+  // Unknown dtype code and over-long rank.
+  for (auto [dt, rk, why] : {std::tuple{9, 1, "dtype"}, std::tuple{1, 9, "rank"}}) {
+    std::vector<unsigned char> bad = {'S', 'B', 'T', 'R', static_cast<unsigned char>(dt), static_cast<unsigned char>(rk), 1, 0};
+    auto b = zframe(header_item(1));
+    const auto f = zframe(bad);
+    b.insert(b.end(), f.begin(), f.end());
+    put_bytes(d / "bad.sbt", b);
+    expect_error([&] { read_all(d / "bad.sbt"); }, why);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_keys_are_refused_on_write) {
+  TempDir d;
+  ArchiveWriter w(d / "k.sbt");
+  const Tensor t(DType::F32, {1});
+  expect_error([&] { w.write("two words", t); }, "whitespace");
+  expect_error([&] { w.write("", t); }, "empty key");
+  expect_error([&] { w.write("\xC3", t); }, "UTF-8");
+  expect_error([&] { w.write(std::string(5000, 'k'), t); }, "longer than");
+  w.close();
+}
+
+BOOST_AUTO_TEST_CASE(atomic_writer_renames_only_on_close) {
+  TempDir d;
+  {
+    ArchiveWriter w(d / "m.sbt", {.atomic = true});
+    w.write("p", random_f32({3}, 9));
+    BOOST_TEST(!fs::exists(d / "m.sbt"));
+    w.close();
+  }
+  BOOST_TEST(read_all(d / "m.sbt").size() == 1u);
+  {  // destroyed without close (an exception in flight): old file untouched
+    ArchiveWriter w(d / "m.sbt", {.atomic = true});
+    w.write("p", random_f32({3}, 9));
+    w.write("q", random_f32({3}, 9));
+  }
+  BOOST_TEST(read_all(d / "m.sbt").size() == 1u);
+  std::size_t leftovers = 0;
+  for (auto& e : fs::directory_iterator(d.dir)) leftovers += e.path().string().find(".tmp.") != std::string::npos;
+  BOOST_TEST(leftovers == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(half_precision_conversion) {
+  BOOST_TEST(half_to_float(0x3C00) == 1.0f);
+  BOOST_TEST(half_to_float(0xC000) == -2.0f);
+  BOOST_TEST(half_to_float(0x7BFF) == 65504.0f);
+  BOOST_TEST(half_to_float(0x0001) == std::ldexp(1.0f, -24));
+  BOOST_TEST(std::isinf(half_to_float(0x7C00)));
+  BOOST_TEST(std::isnan(half_to_float(0x7E00)));
+  // Every finite half survives float and back.
+  for (std::uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7C00) == 0x7C00) continue;
+    BOOST_REQUIRE_EQUAL(float_to_half(half_to_float(static_cast<std::uint16_t>(h))), h);
+  }
+  BOOST_TEST(float_to_half(1.0f + std::ldexp(1.0f, -11)) == 0x3C00);  // tie -> even
+  BOOST_TEST(float_to_half(1e6f) == 0x7C00);
+}
+
+BOOST_AUTO_TEST_CASE(npy_round_trip_and_errors) {
+  TempDir d;
+  const Tensor m = random_f32({3, 5}, 11);
+  write_npy(d / "m.npy", m);
+  BOOST_TEST(same(read_npy(d / "m.npy"), m));
+  // The header is NumPy's: 64-byte aligned data, version 1.0.
+  const auto b = file_bytes(d / "m.npy");
+  BOOST_TEST(b.size() == 128u + 60u);
+  BOOST_TEST(std::string(b.begin() + 10, b.begin() + 128).find("'shape': (3, 5)") != std::string::npos);
+  const Tensor txt = Tensor::text("abc");
+  write_npy(d / "s.npy", txt);
+  BOOST_TEST(read_npy(d / "s.npy").as_text() == "abc");
+  // Truncated data and bad dtypes.
+  auto cut = b;
+  cut.resize(cut.size() - 1);
+  put_bytes(d / "cut.npy", cut);
+  expect_error([&] { read_npy(d / "cut.npy"); }, "truncated or corrupt");
+  auto obj = b;
+  const std::string h(obj.begin(), obj.end());
+  obj[h.find("<f4") + 1] = 'O';
+  put_bytes(d / "obj.npy", obj);
+  expect_error([&] { read_npy(d / "obj.npy"); }, "unsupported .npy dtype");
+}
+
+BOOST_AUTO_TEST_CASE(npz_round_trip) {
+  TempDir d;
+  std::vector<Record> recs = {{"a", random_f32({2, 2}, 1)}, {"b", Tensor(DType::I32, {3})}};
+  write_npz(d / "x.npz", recs);
+  const auto back = read_npz(d / "x.npz");
+  BOOST_REQUIRE_EQUAL(back.size(), 2u);
+  BOOST_TEST(back[0].key == "a");
+  BOOST_TEST(same(back[0].tensor, recs[0].tensor));
+  BOOST_TEST(same(back[1].tensor, recs[1].tensor));
+  recs.push_back({"a", Tensor(DType::U8, {1})});
+  expect_error([&] { write_npz(d / "y.npz", recs); }, "duplicate key 'a'");
+}
+
+BOOST_AUTO_TEST_CASE(tables) {
+  TempDir d;
+  {
+    std::ofstream f(d / "text");
+    f << "utt1 a dog runs\n\n  utt2\tthe  cat \nutt3 é\n";
+  }
+  const auto t = read_table(d / "text");
+  BOOST_REQUIRE_EQUAL(t.size(), 3u);
+  BOOST_TEST(t[0].value == "a dog runs");
+  BOOST_TEST(t[1].key == "utt2");
+  BOOST_TEST(t[1].value == "the  cat");
+  BOOST_TEST(t[2].line == 4u);
+  {
+    std::ofstream f(d / "dup");
+    f << "a 1\nb 2\na 3\n";
+  }
+  expect_error([&] { read_table(d / "dup"); }, "dup: line 3: duplicate key 'a'");
+  {
+    std::ofstream f(d / "novalue");
+    f << "a 1\nb\n";
+  }
+  expect_error([&] { read_table(d / "novalue"); }, "line 2: 'b' has no value");
+  BOOST_TEST(read_key_list(d / "novalue").size() == 2u);
+}
