@@ -10,9 +10,12 @@
 //     needed, skipped), and ADDS parameter gradients into Parameter::grad,
 //     so shared layers used by several losses accumulate; zero them with
 //     nn::zero_grad before a step;
+//   - the input x must stay valid (and unchanged) until backward: layers
+//     keep a pointer to it rather than a copy;
 //   - sequence inputs use the time-major padded layout of nn/seq.h; padding
-//     frames of x and dy are ignored, padding frames of outputs and of dx
-//     are zero;
+//     frames of outputs and of dx are zero, padding frames of dy are
+//     ignored, and padding frames of x never change a result as long as they
+//     are finite (every layer and pack_sequences write zeros there);
 //   - parameters() gives stable pointers, names prefixed as in DESIGN.md
 //     (prefix "speech.gru" -> "speech.gru.weight_ih_l0").
 //
@@ -72,7 +75,7 @@ class Conv1d {
   Conv1dOptions opt_;
   Parameter weight_, bias_;
   SeqShape in_, out_;
-  Buffer col_, y_, dcol_;
+  Buffer col_, y_, dcol_, dy_;
 };
 
 // ---- GRU stack -------------------------------------------------------------
@@ -113,7 +116,7 @@ class Gru {
   SeqShape shape_;
   std::vector<int> active_rows_;             // per step: rows in the gemm prefix
   std::vector<unsigned char> active_;        // T x B: frame is not padding
-  Buffer gh_, dgx_, dgh_, dh_, dh_prev_, dtmp_;
+  Buffer gh_, dgx_, dgh_, dh_, carry_, dtmp_, zeros_;
 };
 
 // ---- character Embedding ---------------------------------------------------
@@ -176,7 +179,7 @@ class Attention {
   Linear w_, u_;
   const float* x_ = nullptr;
   SeqShape shape_;
-  Buffer th_, a_, out_, da_, dth_;
+  Buffer th_, a_, out_, da_, dscore_, dth_, dx1_, dx2_;
 };
 
 // ---- L2 normalisation of rows ------------------------------------------------

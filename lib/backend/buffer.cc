@@ -1,0 +1,70 @@
+#include <algorithm>
+#include <utility>
+
+#include "backend/backend.h"
+#include "core/error.h"
+
+namespace sb {
+
+Buffer::Buffer(Backend& be, std::size_t n) { resize(be, n); }
+
+Buffer::~Buffer() {
+  if (data_ != nullptr) be_->release(data_);
+}
+
+Buffer::Buffer(Buffer&& o) noexcept
+    : be_(o.be_), data_(o.data_), size_(o.size_), capacity_(o.capacity_) {
+  o.data_ = nullptr;
+  o.size_ = o.capacity_ = 0;
+}
+
+Buffer& Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    if (data_ != nullptr) be_->release(data_);
+    be_ = o.be_;
+    data_ = o.data_;
+    size_ = o.size_;
+    capacity_ = o.capacity_;
+    o.data_ = nullptr;
+    o.size_ = o.capacity_ = 0;
+  }
+  return *this;
+}
+
+void Buffer::resize(Backend& be, std::size_t n) {
+  if (be_ != nullptr && be_ != &be) {  // moving to another backend: start over
+    if (data_ != nullptr) be_->release(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+  be_ = &be;
+  if (n > capacity_) {
+    if (data_ != nullptr) be_->release(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+    data_ = be.allocate(n);
+    capacity_ = n;
+  }
+  size_ = n;
+}
+
+void Buffer::zero() {
+  if (size_ > 0) be_->fill(data_, size_, 0.0f);
+}
+
+void Buffer::upload(const float* host, std::size_t n) {
+  if (n > size_) fail("Buffer::upload: ", n, " floats into a buffer of ", size_);
+  if (n > 0) be_->upload(data_, host, n);
+}
+
+void Buffer::download(float* host) const {
+  if (size_ > 0) be_->download(host, data_, size_);
+}
+
+std::vector<float> Buffer::to_host() const {
+  std::vector<float> out(size_);
+  download(out.data());
+  return out;
+}
+
+}  // namespace sb

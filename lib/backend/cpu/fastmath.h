@@ -1,0 +1,54 @@
+// Branch-free exp/sigmoid/tanh that the compiler can vectorise (libm's are
+// calls). Each is a fixed sequence of IEEE operations on one element, so a
+// vectorised and a scalar evaluation give the same bits: results do not
+// depend on the SIMD width a machine happens to have. Accuracy: within a few
+// ulp of the true value (Cephes' expf/tanhf polynomials); NaN propagates.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace sb::cpu {
+
+inline float exp_f(float x) {
+  const float xc0 = x > 88.3762626647949f ? 88.3762626647949f : x;
+  const float xc = xc0 < -87.3365447504f ? -87.3365447504f : xc0;
+  const float fx = xc * 1.44269504088896341f + 0.5f;
+  std::int32_t n = static_cast<std::int32_t>(fx);             // truncation ...
+  n -= static_cast<float>(n) > fx ? 1 : 0;                    // ... made floor
+  const float fn = static_cast<float>(n);
+  float r = xc - fn * 0.693359375f;
+  r = r - fn * -2.12194440e-4f;
+  const float r2 = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = p * r2 + r + 1.0f;
+  const std::uint32_t bits = static_cast<std::uint32_t>(n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  const float out = y * scale;
+  return x != x ? x : out;
+}
+
+inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
+
+inline float tanh_f(float x) {
+  const float ax = x < 0.0f ? -x : x;
+  // |x| >= 0.625: 1 - 2 / (exp(2|x|) + 1), with the sign of x.
+  const float big = 1.0f - 2.0f / (exp_f(ax + ax) + 1.0f);
+  // |x| < 0.625: odd polynomial, accurate where the formula above cancels.
+  const float s = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * s + 2.06390887954e-2f;
+  p = p * s - 5.37397155531e-2f;
+  p = p * s + 1.33314422036e-1f;
+  p = p * s - 3.33332819422e-1f;
+  const float small = x + x * s * p;
+  const float out = ax < 0.625f ? small : (x < 0.0f ? -big : big);
+  return x != x ? x : out;
+}
+
+}  // namespace sb::cpu
