@@ -89,3 +89,13 @@ if command -v script >/dev/null; then
 else
   skip "terminal refusal" "script(1) not installed"
 fi
+
+# Streaming: memory is bounded by the largest record, not the stream.
+if [ -x "$SB_BUILD/tests/sbt_bench" ] && [ -x /usr/bin/time ]; then
+  printf 'utt3\n' > k3
+  check_out "200 MB through select stays under 64 MB resident" 0 \
+    "$SB_BUILD/tests/sbt_bench --emit 200 | /usr/bin/time -f '%M' sb-tensor select -k k3 2>rss | sb-tensor keys; test \$(tail -1 rss) -lt 65536 && echo bounded" \
+    'bounded'
+else
+  skip "streaming memory" "sbt_bench or /usr/bin/time missing"
+fi
