@@ -1,0 +1,92 @@
+#include "audio/extract.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "audio/resample.h"
+#include "core/error.h"
+
+namespace sb {
+
+UtterancePlan plan_utterance(const AudioInfo& info, const MfccOptions& o) {
+  UtterancePlan p;
+  p.in_rate = info.rate;
+  p.in_samples = info.frames;
+  if (o.max_seconds > 0)
+    p.in_samples = std::min<std::int64_t>(
+        p.in_samples, static_cast<std::int64_t>(std::floor(o.max_seconds * info.rate)));
+  if (p.in_samples <= 0) fail("no audio samples");
+  p.rate = o.rate > 0 ? o.rate : info.rate;
+  p.samples = p.rate == p.in_rate ? p.in_samples : resampled_length(p.in_samples, p.in_rate, p.rate);
+  if (p.samples <= 0) fail("no audio samples left after resampling to ", p.rate, " Hz");
+  p.rows = num_frames(p.samples, frame_geometry(o, p.rate));
+  p.dim = o.dim();
+  return p;
+}
+
+UtterancePlan extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_view key,
+                           const RowSink& sink) {
+  UtterancePlan plan;
+  std::unique_ptr<MfccStream> stream;
+  std::unique_ptr<Resampler> rs;
+  try {
+    plan = plan_utterance(in.info(), o);
+    stream = std::make_unique<MfccStream>(o, plan.rate, key);
+    if (plan.rate != plan.in_rate) rs = std::make_unique<Resampler>(plan.in_rate, plan.rate);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    fail(in.name(), ": ", e.what());
+  }
+  MfccStream& mfcc = *stream;
+
+  constexpr std::size_t kBlock = 8192;
+  std::vector<float> block(kBlock), resampled, rows;
+  std::int64_t left = plan.in_samples, written = 0;
+  auto flush = [&] {
+    if (rows.empty()) return;
+    std::size_t n = rows.size() / static_cast<std::size_t>(plan.dim);
+    sink(rows.data(), n);
+    written += static_cast<std::int64_t>(n);
+    rows.clear();
+  };
+  while (left > 0) {
+    std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(left, kBlock));
+    std::size_t got = in.read(block.data(), want);
+    if (got == 0) fail(in.name(), ": audio ends early (", plan.in_samples - left, " samples read)");
+    left -= static_cast<std::int64_t>(got);
+    if (rs) {
+      resampled.clear();
+      rs->process(block.data(), got, resampled);
+      mfcc.push(resampled.data(), resampled.size(), rows);
+    } else {
+      mfcc.push(block.data(), got, rows);
+    }
+    flush();
+  }
+  if (rs) {
+    resampled.clear();
+    rs->finish(resampled);
+    mfcc.push(resampled.data(), resampled.size(), rows);
+  }
+  mfcc.finish(rows);
+  flush();
+  if (written != plan.rows || mfcc.samples() != plan.samples)
+    fail(in.name(), ": internal error: ", written, " frames from ", mfcc.samples(),
+         " samples, expected ", plan.rows, " from ", plan.samples);
+  return plan;
+}
+
+std::vector<float> extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_view key,
+                                UtterancePlan* plan_out) {
+  std::vector<float> out;
+  UtterancePlan plan = extract_mfcc(in, o, key, [&](const float* rows, std::size_t n) {
+    out.insert(out.end(), rows, rows + n * static_cast<std::size_t>(o.dim()));
+  });
+  apply_cmvn(out.data(), plan.rows, plan.dim, o.cmvn);
+  if (plan_out) *plan_out = plan;
+  return out;
+}
+
+}  // namespace sb

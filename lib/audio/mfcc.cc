@@ -1,0 +1,468 @@
+#include "audio/mfcc.h"
+
+#include <kissfft/kiss_fftr.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numbers>
+
+#include "core/error.h"
+
+namespace sb {
+
+namespace {
+
+// numpy.finfo(float).eps, the floor the peer applies before taking logs.
+constexpr float kLogFloor = static_cast<float>(std::numeric_limits<double>::epsilon());
+
+// python_speech_features rounds frame sizes with decimal ROUND_HALF_UP.
+std::int64_t round_half_up(double x) { return static_cast<std::int64_t>(std::floor(x + 0.5)); }
+
+double hz_to_mel(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
+double mel_to_hz(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0); }
+
+bool is_pow2(std::int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+}  // namespace
+
+void MfccOptions::validate() const {
+  if (!(frame_length_ms > 0 && frame_length_ms <= 10000))
+    usage_fail("--frame-length must be in (0, 10000] ms, not ", frame_length_ms);
+  if (!(frame_shift_ms > 0 && frame_shift_ms <= frame_length_ms))
+    usage_fail("--frame-shift must be in (0, frame length] ms, not ", frame_shift_ms);
+  if (!is_pow2(fft_size) || fft_size < 2 || fft_size > (1 << 20))
+    usage_fail("--fft-size must be a power of two in [2, 1048576], not ", fft_size);
+  if (num_filters < 1 || num_filters > 1024)
+    usage_fail("--num-filters must be in [1, 1024], not ", num_filters);
+  if (num_ceps < 1 || num_ceps > num_filters)
+    usage_fail("--num-ceps must be in [1, num-filters = ", num_filters, "], not ", num_ceps);
+  if (!(low_freq >= 0)) usage_fail("--low-freq must be >= 0, not ", low_freq);
+  if (high_freq > 0 && !(high_freq > low_freq))
+    usage_fail("--high-freq (", high_freq, ") must be above --low-freq (", low_freq, ")");
+  if (!std::isfinite(high_freq)) usage_fail("--high-freq must be finite");
+  if (!(preemph >= 0 && preemph <= 1)) usage_fail("--preemph must be in [0, 1], not ", preemph);
+  if (!(lifter >= 0 && lifter < 1e6)) usage_fail("--lifter must be >= 0, not ", lifter);
+  if (deltas < 0 || deltas > 2) usage_fail("--deltas must be 0, 1 or 2, not ", deltas);
+  if (delta_window < 1 || delta_window > 100)
+    usage_fail("--delta-window must be in [1, 100], not ", delta_window);
+  if (!(dither >= 0 && dither < 1e3)) usage_fail("--dither must be >= 0, not ", dither);
+  if (!(rate >= 0 && rate < 1e7)) usage_fail("--rate must be in [0, 1e7) Hz, not ", rate);
+  if (channel < -1 || channel > 1023) usage_fail("--channel must be in [0, 1023], not ", channel);
+  if (!(max_seconds >= 0 && std::isfinite(max_seconds)))
+    usage_fail("--max-seconds must be >= 0, not ", max_seconds);
+}
+
+Window window_from_name(std::string_view name) {
+  if (name == "rect" || name == "rectangular") return Window::Rect;
+  if (name == "hamming") return Window::Hamming;
+  if (name == "hann" || name == "hanning") return Window::Hann;
+  if (name == "povey") return Window::Povey;
+  usage_fail("--window must be rect, hamming, hann or povey, not '", name, "'");
+}
+
+const char* window_name(Window w) {
+  switch (w) {
+    case Window::Rect: return "rect";
+    case Window::Hamming: return "hamming";
+    case Window::Hann: return "hann";
+    case Window::Povey: return "povey";
+  }
+  return "?";
+}
+
+Cmvn cmvn_from_name(std::string_view name) {
+  if (name == "none") return Cmvn::None;
+  if (name == "mean") return Cmvn::Mean;
+  if (name == "meanvar") return Cmvn::MeanVar;
+  usage_fail("--cmvn must be none, mean or meanvar, not '", name, "'");
+}
+
+const char* cmvn_name(Cmvn c) {
+  switch (c) {
+    case Cmvn::None: return "none";
+    case Cmvn::Mean: return "mean";
+    case Cmvn::MeanVar: return "meanvar";
+  }
+  return "?";
+}
+
+FrameGeometry frame_geometry(const MfccOptions& o, double rate) {
+  if (!(rate > 0 && rate < 1e7)) fail("unsupported sample rate ", rate);
+  FrameGeometry g;
+  std::int64_t len = round_half_up(o.frame_length_ms / 1000.0 * rate);
+  std::int64_t shift = round_half_up(o.frame_shift_ms / 1000.0 * rate);
+  if (len < 2) fail("a ", o.frame_length_ms, " ms frame at ", rate, " Hz has fewer than 2 samples");
+  if (shift < 1) fail("a ", o.frame_shift_ms, " ms shift at ", rate, " Hz is under one sample");
+  if (len > (1 << 20)) fail("a ", o.frame_length_ms, " ms frame at ", rate, " Hz is too long");
+  std::int64_t n = o.fft_size;
+  // The peer truncates frames longer than its fixed N = 512; sb grows N.
+  while (n < len) n *= 2;
+  g.length = static_cast<int>(len);
+  g.shift = static_cast<int>(std::min(shift, len));
+  g.fft = static_cast<int>(n);
+  return g;
+}
+
+std::int64_t num_frames(std::int64_t len, const FrameGeometry& g) {
+  if (len <= g.length) return 1;
+  return 1 + (len - g.length + g.shift - 1) / g.shift;
+}
+
+// ---- one frame -------------------------------------------------------------
+
+struct MfccFrame::Impl {
+  kiss_fftr_cfg fft = nullptr;
+  std::vector<float> window;          // empty: rectangular
+  std::vector<float> fft_in;          // N, tail [L, N) stays zero
+  std::vector<kiss_fft_cpx> fft_out;  // N/2 + 1
+  std::vector<float> power;           // N/2 + 1
+  // Sparse filterbank: filter j has weights[off[j] .. off[j+1]) on bins
+  // first[j], first[j] + 1, ...
+  std::vector<int> first, off;
+  std::vector<float> weights;
+  std::vector<float> logmel;
+  std::vector<float> dct;  // num_ceps x num_filters, lifter folded in
+  int num_filters = 0, num_ceps = 0;
+  bool energy = true;
+  float inv_n = 0;
+  ~Impl() {
+    if (fft) kiss_fftr_free(fft);
+  }
+};
+
+MfccFrame::MfccFrame(const MfccOptions& o, double rate) : impl_(std::make_unique<Impl>()) {
+  g_ = frame_geometry(o, rate);
+  Impl& m = *impl_;
+  const int L = g_.length, N = g_.fft, bins = N / 2 + 1;
+  m.fft = kiss_fftr_alloc(N, 0, nullptr, nullptr);
+  if (!m.fft) fail("cannot set up a ", N, "-point FFT");
+  m.fft_in.assign(static_cast<std::size_t>(N), 0.0f);
+  m.fft_out.resize(static_cast<std::size_t>(bins));
+  m.power.resize(static_cast<std::size_t>(bins));
+  m.inv_n = static_cast<float>(1.0 / N);
+  m.num_filters = o.num_filters;
+  m.num_ceps = o.num_ceps;
+  m.energy = o.energy;
+
+  if (o.window != Window::Rect) {
+    m.window.resize(static_cast<std::size_t>(L));
+    const double a = 2 * std::numbers::pi / (L - 1);  // symmetric, as numpy and Kaldi
+    for (int i = 0; i < L; ++i) {
+      double c = std::cos(a * i), w = 1;
+      switch (o.window) {
+        case Window::Hamming: w = 0.54 - 0.46 * c; break;
+        case Window::Hann: w = 0.5 - 0.5 * c; break;
+        case Window::Povey: w = std::pow(0.5 - 0.5 * c, 0.85); break;
+        case Window::Rect: break;
+      }
+      m.window[static_cast<std::size_t>(i)] = static_cast<float>(w);
+    }
+  }
+
+  // Mel filterbank, computed as python_speech_features does (float64,
+  // numpy.linspace, floor of (N+1) hz / r) so that bin edges agree exactly.
+  const double nyquist = rate / 2;
+  double hi = o.high_freq > 0 ? o.high_freq : nyquist + o.high_freq;
+  if (hi > nyquist) fail("--high-freq ", hi, " Hz is above half the sample rate (", rate, " Hz)");
+  if (!(hi > o.low_freq))
+    fail("mel filters need --low-freq (", o.low_freq, ") below --high-freq (", hi, " Hz at ", rate,
+         " Hz)");
+  const int F = o.num_filters, P = F + 2;
+  const double lo_mel = hz_to_mel(o.low_freq), hi_mel = hz_to_mel(hi);
+  const double step = (hi_mel - lo_mel) / (P - 1);
+  std::vector<double> bin(static_cast<std::size_t>(P));
+  for (int i = 0; i < P; ++i) {
+    double mel = i == P - 1 ? hi_mel : i * step + lo_mel;
+    bin[static_cast<std::size_t>(i)] = std::floor((N + 1) * mel_to_hz(mel) / rate);
+  }
+  m.off.push_back(0);
+  for (int j = 0; j < F; ++j) {
+    const double b0 = bin[static_cast<std::size_t>(j)], b1 = bin[static_cast<std::size_t>(j) + 1],
+                 b2 = bin[static_cast<std::size_t>(j) + 2];
+    const int i0 = static_cast<int>(b0), i1 = static_cast<int>(b1), i2 = static_cast<int>(b2);
+    m.first.push_back(std::clamp(i0, 0, bins - 1));
+    for (int i = i0; i < i2; ++i) {
+      double w = i < i1 ? (i - b0) / (b1 - b0) : (b2 - i) / (b2 - b1);
+      if (i >= 0 && i < bins) m.weights.push_back(static_cast<float>(w));
+    }
+    if (i2 <= i0) m.first.back() = 0;
+    m.off.push_back(static_cast<int>(m.weights.size()));
+  }
+  m.logmel.resize(static_cast<std::size_t>(F));
+
+  const int C = o.num_ceps;
+  m.dct.resize(static_cast<std::size_t>(C) * F);
+  for (int k = 0; k < C; ++k) {
+    double scale = k == 0 ? std::sqrt(1.0 / F) : std::sqrt(2.0 / F);
+    double lift = o.lifter > 0 ? 1 + o.lifter / 2 * std::sin(std::numbers::pi * k / o.lifter) : 1;
+    for (int j = 0; j < F; ++j)
+      m.dct[static_cast<std::size_t>(k) * F + j] =
+          static_cast<float>(lift * scale * std::cos(std::numbers::pi * k * (2 * j + 1) / (2.0 * F)));
+  }
+}
+
+MfccFrame::~MfccFrame() = default;
+
+void MfccFrame::compute(const float* frame, float* out) {
+  Impl& m = *impl_;
+  const int L = g_.length, bins = g_.fft / 2 + 1;
+  float* in = m.fft_in.data();
+  if (m.window.empty()) {
+    std::memcpy(in, frame, sizeof(float) * static_cast<std::size_t>(L));
+  } else {
+    const float* w = m.window.data();
+    for (int i = 0; i < L; ++i) in[i] = frame[i] * w[i];
+  }
+  kiss_fftr(m.fft, in, m.fft_out.data());
+
+  // Power spectrum and frame energy. Eight partial sums let the compiler use
+  // vector adds without reassociating (we build without -ffast-math).
+  const kiss_fft_cpx* X = m.fft_out.data();
+  float* P = m.power.data();
+  float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= bins; i += 8)
+    for (int k = 0; k < 8; ++k) {
+      float p = (X[i + k].r * X[i + k].r + X[i + k].i * X[i + k].i) * m.inv_n;
+      P[i + k] = p;
+      part[k] += p;
+    }
+  for (; i < bins; ++i) {
+    float p = (X[i].r * X[i].r + X[i].i * X[i].i) * m.inv_n;
+    P[i] = p;
+    part[0] += p;
+  }
+  float energy = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+
+  const int F = m.num_filters;
+  const float* w = m.weights.data();
+  for (int j = 0; j < F; ++j) {
+    const float* p = P + m.first[static_cast<std::size_t>(j)];
+    const int b = m.off[static_cast<std::size_t>(j)], e = m.off[static_cast<std::size_t>(j) + 1];
+    float s = 0;
+    for (int k = b; k < e; ++k) s += w[k] * p[k - b];
+    m.logmel[static_cast<std::size_t>(j)] = std::log(std::max(s, kLogFloor));
+  }
+
+  const int C = m.num_ceps;
+  const float* d = m.dct.data();
+  const float* lm = m.logmel.data();
+  for (int k = 0; k < C; ++k) {
+    float s = 0;
+    for (int j = 0; j < F; ++j) s += d[k * F + j] * lm[j];
+    out[k] = s;
+  }
+  if (m.energy) out[0] = std::log(std::max(energy, kLogFloor));
+}
+
+std::vector<float> MfccFrame::dense_filterbank() const {
+  const Impl& m = *impl_;
+  const int bins = g_.fft / 2 + 1;
+  std::vector<float> fb(static_cast<std::size_t>(m.num_filters) * bins, 0.0f);
+  for (int j = 0; j < m.num_filters; ++j)
+    for (int k = m.off[static_cast<std::size_t>(j)]; k < m.off[static_cast<std::size_t>(j) + 1]; ++k)
+      fb[static_cast<std::size_t>(j) * bins + m.first[static_cast<std::size_t>(j)] +
+         (k - m.off[static_cast<std::size_t>(j)])] = m.weights[static_cast<std::size_t>(k)];
+  return fb;
+}
+
+// ---- deltas ----------------------------------------------------------------
+
+DeltaStage::DeltaStage(int width, int src, int src_width, int window)
+    : width_(width), src_(src), src_width_(src_width), window_(window) {
+  double denom = 0;
+  for (int n = 1; n <= window; ++n) denom += 2.0 * n * n;
+  scale_ = static_cast<float>(1.0 / denom);
+  ring_.resize(static_cast<std::size_t>(2 * window + 1) * static_cast<std::size_t>(width));
+}
+
+void DeltaStage::push(const float* row, std::vector<float>& out) {
+  const std::int64_t R = 2 * window_ + 1;
+  std::memcpy(&ring_[static_cast<std::size_t>(pushed_ % R) * static_cast<std::size_t>(width_)], row,
+              sizeof(float) * static_cast<std::size_t>(width_));
+  ++pushed_;
+  // Row t is complete once row t + N has arrived.
+  if (pushed_ - 1 - window_ >= emitted_) emit(emitted_, pushed_ - 1, out);
+}
+
+void DeltaStage::finish(std::vector<float>& out) {
+  while (emitted_ < pushed_) emit(emitted_, pushed_ - 1, out);
+}
+
+void DeltaStage::emit(std::int64_t t, std::int64_t last, std::vector<float>& out) {
+  const std::int64_t R = 2 * window_ + 1;
+  auto row = [&](std::int64_t i) {
+    i = std::clamp<std::int64_t>(i, 0, last);  // edge padding, as numpy.pad(mode='edge')
+    return &ring_[static_cast<std::size_t>(i % R) * static_cast<std::size_t>(width_)];
+  };
+  const float* x = row(t);
+  out.insert(out.end(), x, x + width_);
+  std::size_t at = out.size();
+  out.resize(at + static_cast<std::size_t>(src_width_));
+  for (int c = 0; c < src_width_; ++c) {
+    float s = 0;
+    for (int n = 1; n <= window_; ++n)
+      s += static_cast<float>(n) * (row(t + n)[src_ + c] - row(t - n)[src_ + c]);
+    out[at + static_cast<std::size_t>(c)] = s * scale_;
+  }
+  ++emitted_;
+}
+
+// ---- the stream ------------------------------------------------------------
+
+namespace {
+std::uint64_t splitmix64(std::uint64_t& s) {
+  std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+}  // namespace
+
+MfccStream::MfccStream(const MfccOptions& opt, double rate, std::string_view key)
+    : opt_(opt), frame_(opt, rate), dim_(opt.dim()), rng_(opt.seed ^ fnv1a(key)) {
+  ceps_.resize(static_cast<std::size_t>(opt.num_ceps));
+  buf_.reserve(static_cast<std::size_t>(geometry().length) + 8192);
+  const int C = opt.num_ceps;
+  if (opt.deltas >= 1) d1_ = std::make_unique<DeltaStage>(C, 0, C, opt.delta_window);
+  if (opt.deltas >= 2) d2_ = std::make_unique<DeltaStage>(2 * C, C, C, opt.delta_window);
+}
+
+MfccStream::~MfccStream() = default;
+
+void MfccStream::push(const float* x, std::size_t n, std::vector<float>& out) {
+  const FrameGeometry& g = geometry();
+  const float a = static_cast<float>(opt_.preemph);
+  const float dither = static_cast<float>(opt_.dither);
+  std::size_t at = buf_.size();
+  buf_.resize(at + n);
+  float* y = buf_.data() + at;
+  float prev = prev_;
+  if (dither > 0) {
+    for (std::size_t i = 0; i < n; ++i) {
+      // Box-Muller on 53-bit uniforms: the same numbers on every platform.
+      double g0;
+      if (have_spare_) {
+        g0 = spare_;
+        have_spare_ = false;
+      } else {
+        double u1 = (static_cast<double>(splitmix64(rng_) >> 11) + 1.0) * 0x1.0p-53;
+        double u2 = static_cast<double>(splitmix64(rng_) >> 11) * 0x1.0p-53;
+        double r = std::sqrt(-2.0 * std::log(u1));
+        g0 = r * std::cos(2 * std::numbers::pi * u2);
+        spare_ = r * std::sin(2 * std::numbers::pi * u2);
+        have_spare_ = true;
+      }
+      float xi = x[i] + dither * static_cast<float>(g0);
+      y[i] = (total_ == 0 && i == 0) ? xi : xi - a * prev;
+      prev = xi;
+    }
+  } else {
+    std::size_t i = 0;
+    if (total_ == 0 && n > 0) {
+      y[0] = x[0];
+      prev = x[0];
+      i = 1;
+    }
+    for (; i < n; ++i) {
+      y[i] = x[i] - a * prev;
+      prev = x[i];
+    }
+  }
+  prev_ = prev;
+  total_ += static_cast<std::int64_t>(n);
+
+  const std::size_t L = static_cast<std::size_t>(g.length), S = static_cast<std::size_t>(g.shift);
+  while (buf_.size() - head_ >= L) {
+    frame_at(buf_.data() + head_, out);
+    head_ += S;
+  }
+  // Keep only the samples later frames still need (fewer than L).
+  if (head_ > 0) {
+    std::size_t keep = buf_.size() > head_ ? buf_.size() - head_ : 0;
+    if (keep) std::memmove(buf_.data(), buf_.data() + head_, sizeof(float) * keep);
+    buf_.resize(keep);
+    head_ = 0;
+  }
+}
+
+void MfccStream::finish(std::vector<float>& out) {
+  if (total_ == 0) fail("no audio samples");
+  const FrameGeometry& g = geometry();
+  const std::int64_t want = num_frames(total_, g);
+  std::vector<float> padded(static_cast<std::size_t>(g.length));
+  // Frames that run past the end are zero-padded; each starts S after the last.
+  std::size_t at = head_;
+  while (frames_ < want) {
+    std::size_t have = at < buf_.size() ? buf_.size() - at : 0;
+    std::size_t n = std::min<std::size_t>(have, padded.size());
+    std::fill(padded.begin(), padded.end(), 0.0f);
+    if (n) std::memcpy(padded.data(), buf_.data() + at, sizeof(float) * n);
+    frame_at(padded.data(), out);
+    at += static_cast<std::size_t>(g.shift);
+  }
+  if (d1_) {
+    tmp_.clear();
+    d1_->finish(tmp_);
+    if (d2_) {
+      for (std::size_t r = 0; r < tmp_.size(); r += static_cast<std::size_t>(d1_->out_width()))
+        d2_->push(&tmp_[r], out);
+      d2_->finish(out);
+    } else {
+      out.insert(out.end(), tmp_.begin(), tmp_.end());
+    }
+  }
+}
+
+void MfccStream::frame_at(const float* p, std::vector<float>& out) {
+  frame_.compute(p, ceps_.data());
+  ++frames_;
+  emit_static(ceps_.data(), out);
+}
+
+void MfccStream::emit_static(const float* c, std::vector<float>& out) {
+  if (!d1_) {
+    out.insert(out.end(), c, c + opt_.num_ceps);
+    return;
+  }
+  if (!d2_) {
+    d1_->push(c, out);
+    return;
+  }
+  tmp_.clear();
+  d1_->push(c, tmp_);
+  if (!tmp_.empty()) d2_->push(tmp_.data(), out);
+}
+
+void apply_cmvn(float* data, std::int64_t rows, int dim, Cmvn mode) {
+  if (mode == Cmvn::None || rows <= 0) return;
+  const std::size_t D = static_cast<std::size_t>(dim);
+  std::vector<double> mean(D, 0.0), var(D, 0.0);
+  for (std::int64_t t = 0; t < rows; ++t)
+    for (std::size_t c = 0; c < D; ++c) mean[c] += data[static_cast<std::size_t>(t) * D + c];
+  for (auto& m : mean) m /= static_cast<double>(rows);
+  if (mode == Cmvn::MeanVar) {
+    for (std::int64_t t = 0; t < rows; ++t)
+      for (std::size_t c = 0; c < D; ++c) {
+        double d = data[static_cast<std::size_t>(t) * D + c] - mean[c];
+        var[c] += d * d;
+      }
+  }
+  for (std::size_t c = 0; c < D; ++c) {
+    double sd = mode == Cmvn::MeanVar ? std::sqrt(var[c] / static_cast<double>(rows)) : 0.0;
+    double inv = sd > 1e-12 ? 1.0 / sd : 1.0;
+    for (std::int64_t t = 0; t < rows; ++t) {
+      float& x = data[static_cast<std::size_t>(t) * D + c];
+      x = static_cast<float>((x - mean[c]) * inv);
+    }
+  }
+}
+
+}  // namespace sb
