@@ -28,6 +28,11 @@ constexpr char kRecordTag[4] = {'S', 'B', 'T', 'R'};
 constexpr std::size_t kHeaderItemBytes = 12;
 constexpr std::size_t kRecordFixedBytes = 8;  // tag, dtype, rank, key length
 constexpr std::uint32_t kZstdMagic = 0xFD2FB528u;
+// Records up to this size are compressed in one shot from a contiguous copy;
+// larger ones are streamed in pieces so that memory stays near one record.
+constexpr std::size_t kOneShotBytes = std::size_t{64} << 20;
+// Compressed output is handed to write(2) in chunks of about this size.
+constexpr std::size_t kDrainBytes = std::size_t{1} << 20;
 
 void put_u16(unsigned char* p, std::uint16_t v) { p[0] = v & 0xFF; p[1] = v >> 8; }
 void put_u32(unsigned char* p, std::uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = (v >> (8 * i)) & 0xFF; }
@@ -67,6 +72,7 @@ struct ArchiveWriter::Impl {
   ZSTD_CCtx* cctx = nullptr;
   std::vector<unsigned char> out;  // compressed bytes waiting for write()
   std::size_t out_used = 0;
+  std::vector<unsigned char> scratch;  // a record's item, contiguous, for one-shot compression
 
   void write_all(const unsigned char* p, std::size_t n, const std::string& name) {
     while (n > 0) {
@@ -108,7 +114,7 @@ ArchiveWriter::ArchiveWriter(const std::string& path, WriterOptions opt)
   ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_checksumFlag, 1);
   ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_contentSizeFlag, 1);
   if (opt.threads > 0) ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_nbWorkers, opt.threads);
-  m.out.resize(ZSTD_CStreamOutSize() * 8);
+  m.out.resize(kDrainBytes + ZSTD_CStreamOutSize());
 
   unsigned char header[kHeaderItemBytes];
   std::memcpy(header, kHeaderTag, 4);
@@ -186,8 +192,29 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
   for (std::size_t i = 0; i < shape.size(); ++i) put_u64(head + 8 + 8 * i, static_cast<std::uint64_t>(shape[i]));
   const std::size_t head_bytes = kRecordFixedBytes + 8 * shape.size();
 
+  const std::size_t item_bytes = head_bytes + key.size() + static_cast<std::size_t>(payload);
   ZSTD_CCtx_reset(m.cctx, ZSTD_reset_session_only);
-  ZSTD_CCtx_setPledgedSrcSize(m.cctx, head_bytes + key.size() + payload);
+  if (item_bytes <= kOneShotBytes) {
+    // One-shot compression of a contiguous copy is about twice as fast as
+    // streaming the three pieces (zstd's streaming mode buffers its input).
+    m.scratch.resize(item_bytes);
+    std::memcpy(m.scratch.data(), head, head_bytes);
+    std::memcpy(m.scratch.data() + head_bytes, key.data(), key.size());
+    if (payload) std::memcpy(m.scratch.data() + head_bytes + key.size(), data, static_cast<std::size_t>(payload));
+    const std::size_t bound = ZSTD_compressBound(item_bytes);
+    if (m.out.size() - m.out_used < bound) {
+      m.drain(path_);
+      if (m.out.size() < bound) m.out.resize(bound);
+    }
+    const std::size_t r = ZSTD_compress2(m.cctx, m.out.data() + m.out_used, m.out.size() - m.out_used,
+                                         m.scratch.data(), item_bytes);
+    if (ZSTD_isError(r)) fail(path_, ": record ", records_ + 1, " ('", key, "'): zstd: ", ZSTD_getErrorName(r));
+    m.out_used += r;
+    if (m.out_used >= kDrainBytes) m.drain(path_);
+    ++records_;
+    return;
+  }
+  ZSTD_CCtx_setPledgedSrcSize(m.cctx, item_bytes);
   const struct Piece { const void* p; std::size_t n; } pieces[3] = {
       {head, head_bytes}, {key.data(), key.size()}, {data, static_cast<std::size_t>(payload)}};
   for (int i = 0; i < 3; ++i) {
