@@ -73,6 +73,22 @@ struct ArchiveWriter::Impl {
   std::vector<unsigned char> out;  // compressed bytes waiting for write()
   std::size_t out_used = 0;
   std::vector<unsigned char> scratch;  // a record's item, contiguous, for one-shot compression
+  bool in_record = false;              // between begin_record() and end_record()
+  std::uint64_t record_left = 0;       // payload bytes append() still owes
+  std::string record_key;
+
+  // Streams n bytes into the current zstd frame (ZSTD_e_end closes it).
+  void compress(const void* p, std::size_t n, ZSTD_EndDirective mode, const std::string& where) {
+    ZSTD_inBuffer in{p, n, 0};
+    for (;;) {
+      if (out.size() - out_used < ZSTD_CStreamOutSize()) drain(where);
+      ZSTD_outBuffer o{out.data() + out_used, out.size() - out_used, 0};
+      const std::size_t r = ZSTD_compressStream2(cctx, &o, &in, mode);
+      if (ZSTD_isError(r)) fail(where, ": zstd: ", ZSTD_getErrorName(r));
+      out_used += o.pos;
+      if (mode == ZSTD_e_end ? r == 0 : in.pos == in.size) break;
+    }
+  }
 
   void write_all(const unsigned char* p, std::size_t n, const std::string& name) {
     while (n > 0) {
@@ -169,6 +185,7 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
                           const void* data) {
   Impl& m = *impl_;
   if (m.closed) fail(path_, ": write after close");
+  if (m.in_record) fail(path_, ": write inside the unfinished record '", m.record_key, "'");
   const std::string why = key_problem(key);
   if (!why.empty()) fail(path_, ": record ", records_ + 1, " ('", key, "'): ", why);
   if (shape.size() > static_cast<std::size_t>(kMaxRank))
@@ -232,11 +249,65 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
   ++records_;
 }
 
+void ArchiveWriter::begin_record(std::string_view key, DType dtype, std::span<const std::int64_t> shape) {
+  Impl& m = *impl_;
+  if (m.closed) fail(path_, ": write after close");
+  if (m.in_record) fail(path_, ": record '", key, "' begun inside the unfinished record '", m.record_key, "'");
+  const std::string where = cat(path_, ": record ", records_ + 1, " ('", key, "')");
+  if (const std::string why = key_problem(key); !why.empty()) fail(where, ": ", why);
+  if (shape.size() > static_cast<std::size_t>(kMaxRank)) fail(where, ": rank ", shape.size(), " exceeds ", kMaxRank);
+  if (dtype == DType::Text && shape.size() != 1) fail(where, ": a text record has rank 1");
+  std::uint64_t numel = 1;
+  for (std::int64_t d : shape) {
+    if (d < 0) fail(where, ": negative dimension");
+    numel *= static_cast<std::uint64_t>(d);
+  }
+  const std::uint64_t payload = numel * dtype_size(dtype);
+  if (payload > ArchiveLimits{}.max_record_bytes) fail(where, ": ", payload, " bytes exceeds the record limit");
+  unsigned char head[kRecordFixedBytes + 8 * kMaxRank];
+  std::memcpy(head, kRecordTag, 4);
+  head[4] = static_cast<unsigned char>(dtype);
+  head[5] = static_cast<unsigned char>(shape.size());
+  put_u16(head + 6, static_cast<std::uint16_t>(key.size()));
+  for (std::size_t i = 0; i < shape.size(); ++i) put_u64(head + 8 + 8 * i, static_cast<std::uint64_t>(shape[i]));
+  const std::size_t head_bytes = kRecordFixedBytes + 8 * shape.size();
+  ZSTD_CCtx_reset(m.cctx, ZSTD_reset_session_only);
+  ZSTD_CCtx_setPledgedSrcSize(m.cctx, head_bytes + key.size() + payload);
+  m.in_record = true;
+  m.record_left = payload;
+  m.record_key = key;
+  m.compress(head, head_bytes, ZSTD_e_continue, where);
+  m.compress(key.data(), key.size(), ZSTD_e_continue, where);
+}
+
+void ArchiveWriter::append(const void* data, std::size_t bytes) {
+  Impl& m = *impl_;
+  if (!m.in_record) fail(path_, ": append() outside a record");
+  if (bytes > m.record_left)
+    fail(path_, ": record ", records_ + 1, " ('", m.record_key, "'): ", bytes - m.record_left,
+         " bytes more than its shape holds");
+  m.compress(data, bytes, ZSTD_e_continue, cat(path_, ": record ", records_ + 1, " ('", m.record_key, "')"));
+  m.record_left -= bytes;
+  if (m.out_used >= kDrainBytes) m.drain(path_);
+}
+
+void ArchiveWriter::end_record() {
+  Impl& m = *impl_;
+  if (!m.in_record) fail(path_, ": end_record() outside a record");
+  const std::string where = cat(path_, ": record ", records_ + 1, " ('", m.record_key, "')");
+  if (m.record_left) fail(where, ": ", m.record_left, " payload bytes missing");
+  m.compress(nullptr, 0, ZSTD_e_end, where);
+  m.in_record = false;
+  ++records_;
+  if (m.out_used >= kDrainBytes) m.drain(path_);
+}
+
 void ArchiveWriter::flush() { impl_->drain(path_); }
 
 void ArchiveWriter::close() {
   Impl& m = *impl_;
   if (m.closed) return;
+  if (m.in_record) fail(path_, ": close() inside the unfinished record '", m.record_key, "'");
   m.drain(path_);
   m.closed = true;
   if (m.own_fd) {

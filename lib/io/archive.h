@@ -61,6 +61,13 @@ class ArchiveWriter {
   void write_f32(std::string_view key, std::initializer_list<std::int64_t> shape,
                  const float* data);
   void write_text(std::string_view key, std::string_view utf8);
+  // One record in pieces, for payloads too large to hold in memory (an hour
+  // of features): begin_record() fixes key, dtype and shape, append() gives
+  // the payload in order, end_record() checks that exactly numel * dtype_size
+  // bytes came. Other writes and close() are refused inside a record.
+  void begin_record(std::string_view key, DType dtype, std::span<const std::int64_t> shape);
+  void append(const void* data, std::size_t bytes);
+  void end_record();
   void flush();   // pushes everything written so far down the pipe
   void close();   // finishes the stream; throws sb::Error on any write failure
 
