@@ -1,0 +1,155 @@
+// sb-rank: cross-modal retrieval by cosine similarity (paper section 3.7):
+// recall at k, median and mean rank of the gold target.
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/strings.h"
+#include "eval/retrieval.h"
+#include "eval/vectors.h"
+
+namespace {
+
+using namespace sb;
+using namespace sb::eval;
+
+const char* kEpilog =
+    "\n"
+    "UTTS.sbt holds one vector per utterance (keys as in the first column of the\n"
+    "--gold table), IMGS.sbt one vector per image (its second column). By default\n"
+    "each utterance ranks all images (speech -> image); --reverse makes each image\n"
+    "rank all utterances, counting its best-ranked gold caption.\n"
+    "\n"
+    "Ties (equal float scores) go to the target that comes first in its archive.\n"
+    "Summary lines on stdout: queries, targets, R@k, medr, meanr (tab-separated).\n"
+    "\n"
+    "Examples:\n"
+    "  sb-rank --gold data/val/utt2img val.s2i.sbt val.i2s.sbt\n"
+    "  sb-rank --gold data/val/utt2img --reverse -k 1,10 val.s2i.sbt val.i2s.sbt\n"
+    "  sb-rank --gold utt2img --top 5 --top-out top.txt --ranks ranks.txt q.sbt t.sbt\n"
+    "\n"
+    "See also: sb-embed(1), sb-rsa(1), sb-probe(1), sb(7)\n";
+
+std::vector<std::size_t> parse_ks(const std::string& spec) {
+  std::vector<std::size_t> ks;
+  std::size_t b = 0;
+  for (std::size_t i = 0; i <= spec.size(); ++i) {
+    if (i < spec.size() && spec[i] != ',') continue;
+    const long long k = parse_int(spec.substr(b, i - b), "-k");
+    if (k < 1) usage_fail("-k: cut-offs must be >= 1, got ", k);
+    ks.push_back(static_cast<std::size_t>(k));
+    b = i + 1;
+  }
+  return ks;
+}
+
+// A text output: "-" is stdout, anything else a file opened now, so that a
+// bad path fails before the ranking runs.
+struct TextOut {
+  std::unique_ptr<std::ofstream> file;
+  std::ostream* os = nullptr;
+  std::string path;
+  explicit TextOut(const std::string& p) : path(p) {
+    if (p.empty()) return;
+    if (p == "-") {
+      os = &std::cout;
+    } else {
+      file = std::make_unique<std::ofstream>(p);
+      if (!*file) fail(p, ": cannot open for writing");
+      os = file.get();
+    }
+  }
+  void close() {
+    if (file) {
+      file->close();
+      if (!*file) fail(path, ": write failed");
+    }
+  }
+};
+
+int rank_main(int argc, char** argv) {
+  auto opts = cli::make_options("rank targets for each query by cosine similarity",
+                                "UTTS.sbt IMGS.sbt");
+  opts.add_options()
+      ("gold", "utt2img table: utterance key, image key (required)", cxxopts::value<std::string>())
+      ("reverse", "images are the queries, utterances the targets")
+      ("k,recall", "comma-separated recall cut-offs", cxxopts::value<std::string>()->default_value("1,5,10"))
+      ("ranks", "write 'query rank gold score' per query to FILE ('-' = stdout)", cxxopts::value<std::string>())
+      ("top", "write each query's K best targets (to --top-out)", cxxopts::value<long long>()->default_value("0"))
+      ("top-out", "where --top writes 'query position target score' ('-' = stdout)",
+       cxxopts::value<std::string>()->default_value("-"))
+      ("threads", "worker threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
+      ("inputs", "", cxxopts::value<std::vector<std::string>>());
+  opts.parse_positional({"inputs"});
+  const auto r = cli::parse(opts, argc, argv, kEpilog);
+
+  if (!r.count("gold")) usage_fail("--gold is required");
+  const auto inputs = r.count("inputs") ? r["inputs"].as<std::vector<std::string>>()
+                                        : std::vector<std::string>{};
+  if (inputs.size() != 2) usage_fail("expected two archives (UTTS.sbt IMGS.sbt), got ", inputs.size());
+  if (inputs[0] == "-" && inputs[1] == "-") usage_fail("only one archive can be standard input");
+  RankOptions opt;
+  opt.ks = parse_ks(r["recall"].as<std::string>());
+  const long long top = r["top"].as<long long>();
+  if (top < 0) usage_fail("--top must be >= 0, got ", top);
+  opt.top = static_cast<std::size_t>(top);
+  opt.threads = r["threads"].as<int>();
+  if (opt.threads < 0) usage_fail("--threads must be >= 0, got ", opt.threads);
+  const bool reverse = r.count("reverse") > 0;
+  const std::string ranks_path = r.count("ranks") ? r["ranks"].as<std::string>() : "";
+  const std::string top_path = opt.top ? r["top-out"].as<std::string>() : "";
+  if (ranks_path == "-" && top_path == "-")
+    usage_fail("--ranks and --top cannot both write to standard output");
+  // The summary moves to stderr when a list takes stdout.
+  std::ostream& summary_os = (ranks_path == "-" || top_path == "-") ? std::cerr : std::cout;
+
+  const GoldTable table = read_gold_table(r["gold"].as<std::string>());
+  KeyedRows utts = read_vectors(inputs[0]);
+  KeyedRows imgs = read_vectors(inputs[1]);
+  if (utts.size() == 0) fail(inputs[0], ": no records");
+  if (imgs.size() == 0) fail(inputs[1], ": no records");
+  if (utts.dim != imgs.dim)
+    fail("dimension mismatch: ", inputs[0], " has ", utts.dim, "-d vectors, ", inputs[1], " has ",
+         imgs.dim, "-d");
+  KeyedRows& queries = reverse ? imgs : utts;
+  KeyedRows& targets = reverse ? utts : imgs;
+  const auto gold = build_gold(table, queries, targets, reverse);
+  TextOut ranks_out(ranks_path), top_out(top_path);
+
+  normalize_rows(queries.data.data(), queries.size(), queries.dim);
+  normalize_rows(targets.data.data(), targets.size(), targets.dim);
+  const auto ranks = rank_queries(queries.data.data(), queries.size(), targets.data.data(),
+                                  targets.size(), queries.dim, gold, opt);
+
+  if (ranks_out.os) {
+    auto& os = *ranks_out.os;
+    os << std::setprecision(7);
+    for (std::size_t q = 0; q < ranks.size(); ++q)
+      os << queries.keys[q] << ' ' << ranks[q].rank << ' ' << targets.keys[ranks[q].best_gold]
+         << ' ' << ranks[q].gold_score << '\n';
+    ranks_out.close();
+  }
+  if (top_out.os) {
+    auto& os = *top_out.os;
+    os << std::setprecision(7);
+    for (std::size_t q = 0; q < ranks.size(); ++q)
+      for (std::size_t p = 0; p < ranks[q].top.size(); ++p)
+        os << queries.keys[q] << ' ' << p + 1 << ' ' << targets.keys[ranks[q].top[p].target] << ' '
+           << ranks[q].top[p].score << '\n';
+    top_out.close();
+  }
+  const RankSummary s = summarize(ranks, targets.size(), opt.ks);
+  summary_os << "queries\t" << s.queries << '\n' << "targets\t" << s.targets << '\n';
+  summary_os << std::setprecision(6);
+  for (const auto& [k, v] : s.recall) summary_os << "R@" << k << '\t' << v << '\n';
+  summary_os << "medr\t" << s.median_rank << '\n' << "meanr\t" << s.mean_rank << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return sb::cli::run_tool("sb-rank", argc, argv, rank_main); }
