@@ -1,0 +1,235 @@
+// sb-embed: run one encoder of a trained model over features, captions or
+// image vectors, writing an archive of unit vectors (or per-frame layer
+// activations) keyed and ordered as the input.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/strings.h"
+#include "io/archive.h"
+#include "model/model.h"
+#include "model/vocab.h"
+
+namespace {
+
+using namespace sb;
+using model::Encoder;
+
+const char* kEpilog =
+    "\n"
+    "Encoders: s2i, s2t read a feature archive (MFCC, frames x dims); t2i, t2s read a\n"
+    "text table (key caption); i2s, i2t read an image-vector archive. INPUT defaults\n"
+    "to stdin. Output: one record per input record, same key, same order: a unit\n"
+    "vector of the joint space, or with --layer the activations of one layer, mean-\n"
+    "pooled over frames or, with --frames, one frames x dims matrix per input.\n"
+    "\n"
+    "Layers: speech:K (K = 0 the convolution, 1..s the shared GRU layers), text:K\n"
+    "(0 the character embedding, 1..t), s2i:K, s2t:K, t2s:K, t2i:K (K = 1.. the task\n"
+    "encoder's GRU layers; 0 its input). Inputs are batched for speed; results never\n"
+    "depend on the batch size or on which inputs share a batch.\n"
+    "\n"
+    "Examples:\n"
+    "  sb-embed -m model.sbt -e s2i data/val/feats.sbt > val.s2i.sbt\n"
+    "  sb-embed -m model.sbt -e i2s data/val/images.sbt > val.i2s.sbt\n"
+    "  sb-embed -m model.sbt -e t2i data/val/text > val.t2i.sbt\n"
+    "  sb-embed -m model.sbt -e s2i --layer speech:1 --frames feats.sbt > layer1.sbt\n"
+    "  sb-embed -m model.sbt -e s2i feats.sbt | sb-tensor to-npy - s2i.npz\n"
+    "\n"
+    "See also: sb-train(1), sb-rank(1), sb-rsa(1), sb-probe(1), sb(7)\n";
+
+enum class Input { Speech, Text, Image };
+
+// Reads "key caption" lines one at a time, so a large table is never held.
+class TextReader {
+ public:
+  explicit TextReader(const std::string& path) : path_(path) {
+    if (path == "-") {
+      in_ = &std::cin;
+    } else {
+      file_.open(path);
+      if (!file_) fail(path, ": cannot open: ", std::strerror(errno));
+      in_ = &file_;
+    }
+  }
+  bool next(std::string& key, std::string& text) {
+    std::string line;
+    while (std::getline(*in_, line)) {
+      ++line_;
+      std::string_view k, rest;
+      if (!split_key(line, k, rest)) continue;
+      if (!valid_utf8(line)) fail(path_, ": line ", line_, ": not valid UTF-8");
+      if (rest.empty()) fail(path_, ": line ", line_, " (", k, "): no caption after the key");
+      key.assign(k);
+      text.assign(rest);
+      return true;
+    }
+    if (in_->bad()) fail(path_, ": read error");
+    return false;
+  }
+
+ private:
+  std::string path_;
+  std::ifstream file_;
+  std::istream* in_ = nullptr;
+  std::size_t line_ = 0;
+};
+
+int embed_main(int argc, char** argv) {
+  auto opts = cli::make_options("embed speech, text or images with a trained model's encoder", "[INPUT]");
+  opts.add_options()
+      ("m,model", "the model (or a checkpoint) written by sb-train (required)", cxxopts::value<std::string>())
+      ("e,encoder", "s2i, s2t, t2i, t2s, i2s or i2t (required)", cxxopts::value<std::string>())
+      ("layer", "PART:K, a layer's activations instead of the embedding", cxxopts::value<std::string>())
+      ("frames", "with --layer: one frames x dims matrix per input, not the mean")
+      ("o,output", "output archive", cxxopts::value<std::string>()->default_value("-"))
+      ("batch", "inputs per batch (1..4096; speed only)", cxxopts::value<int>()->default_value("32"))
+      ("device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))
+      ("threads", "CPU threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
+      ("input", "", cxxopts::value<std::string>()->default_value("-"));
+  opts.parse_positional({"input"});
+  auto r = cli::parse(opts, argc, argv, kEpilog);
+  if (!r.unmatched().empty()) usage_fail("unexpected argument '", r.unmatched().front(), "'");
+  if (!r.count("model")) usage_fail("-m MODEL is required");
+  if (!r.count("encoder")) usage_fail("-e ENCODER is required (s2i, s2t, t2i, t2s, i2s, i2t)");
+  const Encoder enc = model::parse_encoder(r["encoder"].as<std::string>());
+  const int batch = r["batch"].as<int>();
+  if (batch < 1 || batch > 4096) usage_fail("--batch: ", batch, " is out of range 1..4096");
+  const bool frames = r.count("frames") > 0;
+  std::string part;
+  int layer = -1;
+  if (r.count("layer")) {
+    const auto spec = r["layer"].as<std::string>();
+    const auto colon = spec.find(':');
+    if (colon == std::string::npos) usage_fail("--layer: '", spec, "' is not PART:K (e.g. speech:1)");
+    part = spec.substr(0, colon);
+    layer = static_cast<int>(parse_int(spec.substr(colon + 1), "--layer K"));
+    const bool speech_part = part == "speech" || part == "s2i" || part == "s2t";
+    const bool text_part = part == "text" || part == "t2s" || part == "t2i";
+    if (!speech_part && !text_part) usage_fail("--layer: unknown part '", part, "' (speech, text, s2i, s2t, t2s, t2i)");
+    const bool speech_enc = enc == Encoder::S2I || enc == Encoder::S2T;
+    const bool text_enc = enc == Encoder::T2I || enc == Encoder::T2S;
+    if ((speech_part && !speech_enc) || (text_part && !text_enc))
+      usage_fail("--layer ", part, ": needs ", speech_part ? "a speech encoder (-e s2i or s2t)" : "a text encoder (-e t2i or t2s)");
+  } else if (frames) {
+    usage_fail("--frames needs --layer PART:K");
+  }
+  const std::string device = r["device"].as<std::string>();
+  if (device == "cuda")
+    fail("--device cuda: the CUDA backend is not available in this build of sb yet; use --device cpu");
+  if (device != "cpu") usage_fail("--device: unknown device '", device, "' (cpu, cuda)");
+  const int threads = r["threads"].as<int>();
+  if (threads < 0) usage_fail("--threads: ", threads, " must be 0 (all cores) or more");
+  sb::set_num_threads(threads);
+
+  const std::string model_path = r["model"].as<std::string>();
+  auto m = model::Model::load(cpu_backend(), read_archive(model_path), model_path);
+  const auto& mo = m->options();
+  if (!mo.tasks.has(model::encoder_task(enc)))
+    fail(model_path, ": the model has no ", model::encoder_name(enc), " encoder (tasks ", mo.tasks.str(), ")");
+  const model::Vocabulary vocab(mo.vocab);
+  const Input kind = (enc == Encoder::S2I || enc == Encoder::S2T)   ? Input::Speech
+                     : (enc == Encoder::T2I || enc == Encoder::T2S) ? Input::Text
+                                                                    : Input::Image;
+  const std::string input = r["input"].as<std::string>();
+  ArchiveWriter out(r["output"].as<std::string>());
+
+  std::unique_ptr<ArchiveReader> archive;
+  std::unique_ptr<TextReader> table;
+  if (kind == Input::Text) table = std::make_unique<TextReader>(input);
+  else archive = std::make_unique<ArchiveReader>(input);
+  const std::string in_name = input == "-" ? "stdin" : input;
+
+  std::vector<std::string> keys;
+  std::vector<std::vector<float>> feats;
+  std::vector<std::vector<std::int32_t>> texts;
+  std::vector<float> images;
+  std::size_t total = 0;
+
+  auto flush = [&]() {
+    if (keys.empty()) return;
+    model::BatchInput in;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (kind == Input::Speech) {
+        in.speech.push_back(feats[i].data());
+        in.frames.push_back(static_cast<int>(feats[i].size() / static_cast<std::size_t>(mo.feat_dim)));
+      } else if (kind == Input::Text) {
+        in.text.push_back(&texts[i]);
+      }
+    }
+    if (kind == Input::Image) in.images = images;
+    if (layer >= 0) {
+      int dim = 0;
+      const auto acts = m->layer_frames(part, layer, in, dim);
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const auto& a = acts[i];
+        const std::int64_t T = static_cast<std::int64_t>(a.size()) / dim;
+        if (frames) {
+          out.write_f32(keys[i], {T, dim}, a.data());
+        } else {
+          std::vector<float> mean(static_cast<std::size_t>(dim), 0.0f);
+          for (std::int64_t t = 0; t < T; ++t)
+            for (int d = 0; d < dim; ++d) mean[static_cast<std::size_t>(d)] += a[static_cast<std::size_t>(t * dim + d)];
+          for (float& v : mean) v /= static_cast<float>(T);
+          out.write_f32(keys[i], {dim}, mean.data());
+        }
+      }
+    } else {
+      const auto y = m->embed(enc, in);
+      const std::int64_t H = m->embedding_size();
+      for (std::size_t i = 0; i < keys.size(); ++i) out.write_f32(keys[i], {H}, y.data() + i * static_cast<std::size_t>(H));
+    }
+    total += keys.size();
+    keys.clear();
+    feats.clear();
+    texts.clear();
+    images.clear();
+  };
+
+  Record rec;
+  std::string key, text;
+  while (true) {
+    if (kind == Input::Text) {
+      if (!table->next(key, text)) break;
+      keys.push_back(key);
+      texts.push_back(vocab.encode(text));
+    } else {
+      if (!archive->next(rec)) break;
+      const auto n = archive->records_read();
+      const Tensor& t = rec.tensor;
+      if (t.dtype() == DType::Text) fail(in_name, ": record ", n, " (", rec.key, "): text record, expected numbers");
+      if (kind == Input::Speech) {
+        if (t.rank() != 2 || t.dim(1) != mo.feat_dim)
+          fail(in_name, ": record ", n, " (", rec.key, "): shape ", t.shape_string(), ", the model wants frames x ",
+               mo.feat_dim);
+        if (t.dim(0) < 1 || m->speech_output_length(static_cast<int>(t.dim(0))) < 1)
+          fail(in_name, ": record ", n, " (", rec.key, "): ", t.dim(0), " frames, too short for the model's convolution");
+        feats.push_back(t.to_f32());
+      } else {
+        const bool vec = t.rank() == 1 || (t.rank() == 2 && t.dim(0) == 1);
+        if (!vec || static_cast<std::int64_t>(t.numel()) != mo.image_dim)
+          fail(in_name, ": record ", n, " (", rec.key, "): shape ", t.shape_string(), ", the model wants a vector of ",
+               mo.image_dim);
+        const auto v = t.to_f32();
+        images.insert(images.end(), v.begin(), v.end());
+      }
+      keys.push_back(rec.key);
+    }
+    if (static_cast<int>(keys.size()) == batch) flush();
+  }
+  flush();
+  out.close();
+  if (total == 0) cli::warn(cat(in_name, ": no input records"));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return sb::cli::run_tool("sb-embed", argc, argv, embed_main); }
