@@ -16,6 +16,7 @@
 #include "core/strings.h"
 #include "io/archive.h"
 #include "model/model.h"
+#include "model/row_stable.h"
 #include "model/vocab.h"
 
 namespace {
@@ -130,7 +131,9 @@ int embed_main(int argc, char** argv) {
   sb::set_num_threads(threads);
 
   const std::string model_path = r["model"].as<std::string>();
-  auto m = model::Model::load(cpu_backend(), read_archive(model_path), model_path);
+  // Products row by row-chunk, so no input's result depends on its batch.
+  model::RowStableBackend backend(cpu_backend());
+  auto m = model::Model::load(backend, read_archive(model_path), model_path);
   const auto& mo = m->options();
   if (!mo.tasks.has(model::encoder_task(enc)))
     fail(model_path, ": the model has no ", model::encoder_name(enc), " encoder (tasks ", mo.tasks.str(), ")");
