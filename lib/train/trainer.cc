@@ -215,10 +215,11 @@ struct State {
   double best_r10 = -1;
   double loss_sum[3] = {0, 0, 0};
   std::array<std::vector<Batch>, 3> order;  // the current epoch's batches (mid-epoch only)
+  std::string data;  // fingerprint of the training examples (see fingerprint())
 
   std::string to_text() const {
     std::string s = cat("epoch_done ", epoch_done, "\nstep ", step, "\nbest_epoch ", best_epoch,
-                        "\nbest_r10 ", num(best_r10), "\n");
+                        "\nbest_r10 ", num(best_r10), "\ndata ", data, "\n");
     for (Task t : model::kTaskOrder) s += cat("loss_sum.", model::task_name(t), " ", num(loss_sum[idx(t)]), "\n");
     return s;
   }
@@ -295,6 +296,7 @@ void restore_state(const std::vector<Record>& recs, const std::string& where, co
     st.step = static_cast<int>(parse_int(get("step"), "step"));
     st.best_epoch = static_cast<int>(parse_int(get("best_epoch"), "best_epoch"));
     st.best_r10 = parse_double(get("best_r10"), "best_r10");
+    st.data = get("data");
     for (Task t : model::kTaskOrder)
       st.loss_sum[idx(t)] = parse_double(get(cat("loss_sum.", model::task_name(t))), "loss_sum");
   } catch (const UsageError& e) {
@@ -359,6 +361,33 @@ void drop_short(TaskData& d, const model::Model& m, const Messages& msg, const c
     msg.warn(cat(what, " ", model::task_name(d.task), " (", d.dir, "): skipped ", dropped,
                  " utterances too short for the convolution"));
   if (d.examples.empty()) fail(d.dir, ": task ", model::task_name(d.task), ": no utterance long enough");
+}
+
+// Which examples, in which order, each task trains on: a resumed run must
+// see the same ones to continue the same run. FNV-1a over keys and ids.
+std::string fingerprint(const std::array<std::unique_ptr<TaskData>, 3>& train) {
+  std::string out;
+  for (Task t : model::kTaskOrder) {
+    if (!train[idx(t)]) continue;
+    const TaskData& d = *train[idx(t)];
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&](const void* p, std::size_t n) {
+      const auto* b = static_cast<const unsigned char*>(p);
+      for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
+    };
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      mix(d.keys[i].data(), d.keys[i].size() + 1);
+      mix(&d.examples[i], sizeof(Example));
+      if (d.feats) mix(&d.feats->frames[static_cast<std::size_t>(d.examples[i].utt)], sizeof(int));
+      if (!d.captions.empty()) mix(d.captions[static_cast<std::size_t>(d.examples[i].text)].data(),
+                                   d.captions[static_cast<std::size_t>(d.examples[i].text)].size());
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s:%zu:%016llx", out.empty() ? "" : ",", model::task_name(t), d.size(),
+                  static_cast<unsigned long long>(h));
+    out += buf;
+  }
+  return out;
 }
 
 void encode_captions(TaskData& d, const model::Vocabulary& v) {
@@ -476,12 +505,16 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
     if (d.size() < 2) fail(d.dir, ": task ", model::task_name(t), " has ", d.size(), " example; at least 2 are needed");
   }
   State st;
+  const std::string data_print = fingerprint(train);
   if (!opt.resume.empty()) {
     restore_state(ckpt, opt.resume, tasks, adam, rng, st, train);
     ckpt.clear();
+    if (st.data != data_print)
+      fail(opt.resume, ": the checkpoint was trained on other data (examples ", st.data, ", now ", data_print, ")");
     msg.info(cat("resuming from ", opt.resume, " after epoch ", st.epoch_done,
                  st.step ? cat(", step ", st.step) : std::string()));
   }
+  st.data = data_print;
   {
     std::string sizes;
     for (Task t : model::kTaskOrder)
