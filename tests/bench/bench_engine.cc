@@ -189,6 +189,43 @@ double now() {
       .count();
 }
 
+// Floating-point work of one round from the layer shapes (products only:
+// elementwise work is a few percent), to set the time against the BLAS rate.
+double round_flops(int H) {
+  const double B = kBatch, Ts = Conv1d::output_length(kFrames, {}), Tt = kChars, h = H;
+  auto gru = [&](double T, double in, int layers) {
+    double f = 0;
+    for (int k = 0; k < layers; ++k) f += 18 * T * B * h * ((k == 0 ? in : h) + h);
+    return f;
+  };
+  auto attn = [&](double T) { return 6 * T * B * h * kAttn; };
+  const double conv = 6 * Ts * B * kMfcc * 6 * 64, lin = 4 * B * kImage * h;
+  const double speech = conv + gru(Ts, 64, 2), text = gru(Tt, kEmbed, 1);
+  const double st = speech + attn(Ts) + text + attn(Tt);
+  const double si = speech + gru(Ts, h, 2) + attn(Ts) + lin;
+  const double ti = text + gru(Tt, h, 1) + attn(Tt) + lin;
+  return st + si + ti;
+}
+
+// OpenBLAS's own rate, now, on the round's two kinds of product: the
+// per-step recurrent one (16 x H by H x 3H) and an all-steps one (T*16 x H
+// by H x 3H). On a shared machine this is the yardstick for the round.
+void blas_rate(Backend& be, int H, double& step_rate, double& all_rate) {
+  const std::size_t h = static_cast<std::size_t>(H), rows = 154 * kBatch;
+  Buffer a(be, rows * h), w(be, 3 * h * h), c(be, rows * 3 * h);
+  for (int pass = 0; pass < 2; ++pass) {
+    const std::size_t m = pass == 0 ? kBatch : rows;
+    const double flops = 2.0 * m * 3 * h * h;
+    const int reps = std::max(3, static_cast<int>(2e8 / flops));
+    be.gemm(Trans::No, Trans::Yes, m, 3 * h, h, 1.0f, a.data(), h, w.data(), h, 0.0f, c.data(), 3 * h);
+    const double t0 = now();
+    for (int r = 0; r < reps; ++r)
+      be.gemm(Trans::No, Trans::Yes, m, 3 * h, h, 1.0f, a.data(), h, w.data(), h, 0.0f, c.data(), 3 * h);
+    const double rate = flops * reps / (now() - t0) / 1e9;
+    (pass == 0 ? step_rate : all_rate) = rate;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -236,8 +273,14 @@ int main(int argc, char** argv) {
       times.push_back(now() - t0);
     }
     std::sort(times.begin(), times.end());
-    std::printf("H %d sb %.4f s/round (median of %d; min %.4f; loss %.4f; threads %d)\n", H,
-                times[times.size() / 2], n, times.front(), loss, threads);
+    const double median = times[times.size() / 2];
+    double step_rate = 0, all_rate = 0;
+    blas_rate(be, H, step_rate, all_rate);
+    std::printf(
+        "H %d sb %.4f s/round (median of %d, min %.4f; %.1f GFLOP/round = %.1f GFLOP/s; "
+        "OpenBLAS now: %.1f GFLOP/s per-step product, %.1f all-steps; loss %.4f; threads %d)\n",
+        H, median, n, times.front(), round_flops(H) / 1e9, round_flops(H) / median / 1e9,
+        step_rate, all_rate, loss, threads);
     std::fflush(stdout);
   }
   return 0;
