@@ -51,7 +51,7 @@ enum class Input { Speech, Text, Image };
 // Reads "key caption" lines one at a time, so a large table is never held.
 class TextReader {
  public:
-  explicit TextReader(const std::string& path) : path_(path) {
+  explicit TextReader(const std::string& path) : path_(path == "-" ? "stdin" : path) {
     if (path == "-") {
       in_ = &std::cin;
     } else {

@@ -1,0 +1,100 @@
+# sb-embed: every encoder, layer activations, errors, and results that never
+# depend on the batch size or on which inputs share a batch.
+# Helpers (check, check_out, check_err, same_files, skip) come from lib.sh.
+
+PY=${PYTHON:-python3}
+toy() {  # DIR IMAGES CAPTIONS_PER_IMAGE SEED
+  mkdir -p "$1" && "$PY" "$SB_SOURCE/tests/cli/toydata.py" "$@" &&
+    sb-tensor from-npy "$1/feats.npz" -o "$1/feats.sbt" && sb-tensor from-npy "$1/images.npz" -o "$1/images.sbt"
+}
+toy train 60 3 1 && toy val 40 1 2 || echo "FAIL  could not make the toy corpus"
+SMALL="--hidden 32 --conv-channels 16 --attn 16 --embed 16 --threads 1"
+sb-train --preset row7 --data train --epochs 3 $SMALL -o m.sbt 2>/dev/null || echo "FAIL  could not train the test model"
+sb-train --preset row1 --data train --epochs 1 $SMALL -o m1.sbt 2>/dev/null
+
+check_out "help" 0 'sb-embed --help' 'Encoders: s2i, s2t'
+check_err "no model" 1 'sb-embed -e s2i val/feats.sbt' '-m MODEL is required'
+check_err "no encoder" 1 'sb-embed -m m.sbt val/feats.sbt' '-e ENCODER is required'
+check_err "unknown encoder" 1 'sb-embed -m m.sbt -e x2y val/feats.sbt' "unknown encoder 'x2y'"
+check_err "--frames needs --layer" 1 'sb-embed -m m.sbt -e s2i --frames val/feats.sbt' '--frames needs --layer'
+check_err "layer of the wrong modality" 1 'sb-embed -m m.sbt -e i2s --layer speech:1 val/images.sbt' 'speech encoder'
+check_err "cuda is reported as unavailable" 2 'sb-embed -m m.sbt -e s2i --device cuda val/feats.sbt' 'CUDA backend is not available'
+check_err "the 1-task model has no t2i" 2 'sb-embed -m m1.sbt -e t2i val/text' 'has no t2i encoder'
+check_err "not a model" 2 'sb-embed -m val/images.sbt -e s2i val/feats.sbt' "no 'options' record"
+check_err "images where features are expected" 2 'sb-embed -m m.sbt -e s2i val/images.sbt' \
+  'val/images.sbt: record 1 \(img2000\): shape 48, the model wants frames x 13'
+check_err "features where images are expected" 2 'sb-embed -m m.sbt -e i2s val/feats.sbt' \
+  'val/feats.sbt: record 1 \(utt2000_0\): shape [0-9]+x13, the model wants a vector of 48'
+check_err "layer out of range" 2 'sb-embed -m m.sbt -e s2i --layer speech:3 val/feats.sbt' 'layers 0..2'
+check "-o writes a file" 0 \
+  'sb-embed -m m.sbt -e s2i -o out.sbt val/feats.sbt && [ -s out.sbt ]'
+
+check_out "keys and order of the input" 0 \
+  'sb-embed -m m.sbt -e s2i val/feats.sbt | sb-tensor keys | cmp - <(sb-tensor keys val/feats.sbt) && echo same' same
+check_out "unit vectors of the hidden size" 0 \
+  "sb-embed -m m.sbt -e s2i val/feats.sbt | sb-tensor cat | awk 'NR % 2 == 0 { s = 0; for (i = 1; i <= NF; i++) s += \$i * \$i; if (NF != 32 || s < 0.9999 || s > 1.0001) bad++ } END { print bad + 0 }'" '^0$'
+for e in s2t; do
+  check_out "$e from features" 0 "sb-embed -m m.sbt -e $e val/feats.sbt | sb-tensor info | tail -n 1" '^# 40 records, 1280 elements'
+done
+for e in i2s i2t; do
+  check_out "$e from images" 0 "sb-embed -m m.sbt -e $e val/images.sbt | sb-tensor info | tail -n 1" '^# 40 records, 1280 elements'
+done
+for e in t2i t2s; do
+  check_out "$e from a text table on stdin" 0 "sb-embed -m m.sbt -e $e < val/text | sb-tensor info | tail -n 1" '^# 40 records, 1280 elements'
+done
+check_out "unseen characters map to the unknown symbol" 0 \
+  "printf 'u1 ein Hund!\nu2 red dog\n' | sb-embed -m m.sbt -e t2i | sb-tensor keys | tr '\n' ' '" '^u1 u2 $'
+check_err "a caption without text names the line" 2 "printf 'u1 red\nu2\n' | sb-embed -m m.sbt -e t2i" 'stdin: line 2 \(u2\): no caption'
+
+# Batch independence: the same bits for every batch size and batch company.
+sb-embed -m m.sbt -e s2i --batch 32 val/feats.sbt > s2i.32.sbt
+for b in 1 2 5 40; do
+  sb-embed -m m.sbt -e s2i --batch $b val/feats.sbt > s2i.$b.sbt
+  same_files "s2i with --batch $b" s2i.32.sbt s2i.$b.sbt
+done
+sb-embed -m m.sbt -e i2s --batch 32 val/images.sbt > i2s.32.sbt
+sb-embed -m m.sbt -e i2s --batch 1 val/images.sbt > i2s.1.sbt
+same_files "i2s with --batch 1" i2s.32.sbt i2s.1.sbt
+sb-embed -m m.sbt -e t2i --batch 32 val/text > t2i.32.sbt
+sb-embed -m m.sbt -e t2i --batch 3 val/text > t2i.3.sbt
+same_files "t2i with --batch 3" t2i.32.sbt t2i.3.sbt
+# Alone vs. in a batch of others, and with the companions reversed.
+sb-tensor split -n 4 val/feats.sbt part
+sb-tensor merge part4.sbt part3.sbt part2.sbt part1.sbt -o reversed.sbt
+key=$(sb-tensor keys val/feats.sbt | sed -n 7p)
+echo "$key" > one.key
+sb-tensor select -k one.key val/feats.sbt > alone.sbt
+sb-embed -m m.sbt -e s2i alone.sbt > alone.emb.sbt
+sb-tensor select -k one.key s2i.32.sbt > inbatch.emb.sbt
+same_files "an utterance alone = in a batch" alone.emb.sbt inbatch.emb.sbt
+sb-embed -m m.sbt -e s2i --batch 7 reversed.sbt | sb-tensor select -k one.key > reversed.emb.sbt
+same_files "an utterance with other companions" alone.emb.sbt reversed.emb.sbt
+check "every utterance with reversed companions" 0 \
+  "cmp <(sb-embed -m m.sbt -e s2i --batch 6 reversed.sbt | sb-tensor cat | paste - - | sort) <(sb-tensor cat s2i.32.sbt | paste - - | sort)"
+sb-embed -m m.sbt -e s2i --layer speech:2 --frames --batch 1 val/feats.sbt > fr.1.sbt
+sb-embed -m m.sbt -e s2i --layer speech:2 --frames --batch 40 val/feats.sbt > fr.40.sbt
+same_files "per-frame activations with --batch 1 and 40" fr.1.sbt fr.40.sbt
+
+# Layers: shapes follow the convolution (T' = floor((T + 2*6 - 6) / 2) + 1).
+frames=$(sb-tensor info alone.sbt | awk -v k="$key" '$1 == k { split($3, s, "x"); print s[1] }')
+Tc=$(( (frames + 6) / 2 + 1 ))
+check_out "conv output per frame (speech:0)" 0 "sb-embed -m m.sbt -e s2i --layer speech:0 --frames alone.sbt | sb-tensor info" \
+  "	${Tc}x16	"
+check_out "shared GRU layer per frame (speech:1)" 0 "sb-embed -m m.sbt -e s2i --layer speech:1 --frames alone.sbt | sb-tensor info" \
+  "	${Tc}x32	"
+check_out "task GRU layer (s2i:2)" 0 "sb-embed -m m.sbt -e s2i --layer s2i:2 --frames alone.sbt | sb-tensor info" "	${Tc}x32	"
+check_out "s2t:1 of the row7 layout" 0 "sb-embed -m m.sbt -e s2t --layer s2t:1 --frames alone.sbt | sb-tensor info" "	${Tc}x32	"
+check_out "mean-pooled layer without --frames" 0 "sb-embed -m m.sbt -e s2i --layer speech:2 alone.sbt | sb-tensor info" \
+  "	f32	32	"
+check_out "text layer per character" 0 \
+  "printf 'u1 red dog\n' | sb-embed -m m.sbt -e t2i --layer text:0 --frames | sb-tensor info" "u1	f32	7x16	"
+check_out "a checkpoint works as a model" 0 \
+  'sb-embed -m m.epoch03.sbt -e s2i val/feats.sbt | cmp - s2i.32.sbt && echo same' same
+
+if have_numpy; then
+  check_out "sb-embed | sb-tensor to-npy loads in NumPy" 0 \
+    "sb-embed -m m.sbt -e s2i val/feats.sbt | sb-tensor to-npy -o emb.npz && /usr/bin/python3 -c \"import numpy as np; z = np.load('emb.npz'); v = np.stack([z[k] for k in z.files]); print(v.shape, bool(np.allclose((v * v).sum(1), 1, atol=1e-4)))\"" \
+    '^\(40, 32\) True$'
+else
+  skip "sb-embed | sb-tensor to-npy loads in NumPy" "numpy is not installed"
+fi
