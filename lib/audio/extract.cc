@@ -81,6 +81,12 @@ UtterancePlan extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_vi
 std::vector<float> extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_view key,
                                 UtterancePlan* plan_out) {
   std::vector<float> out;
+  try {
+    UtterancePlan p = plan_utterance(in.info(), o);
+    out.reserve(static_cast<std::size_t>(p.rows) * static_cast<std::size_t>(p.dim));
+  } catch (const Error&) {
+    // The call below reports it, with the input's name.
+  }
   UtterancePlan plan = extract_mfcc(in, o, key, [&](const float* rows, std::size_t n) {
     out.insert(out.end(), rows, rows + n * static_cast<std::size_t>(o.dim()));
   });

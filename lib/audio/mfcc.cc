@@ -329,7 +329,7 @@ std::uint64_t fnv1a(std::string_view s) {
 MfccStream::MfccStream(const MfccOptions& opt, double rate, std::string_view key)
     : opt_(opt), frame_(opt, rate), dim_(opt.dim()), rng_(opt.seed ^ fnv1a(key)) {
   ceps_.resize(static_cast<std::size_t>(opt.num_ceps));
-  buf_.reserve(static_cast<std::size_t>(geometry().length) + 8192);
+  buf_.resize(static_cast<std::size_t>(geometry().length) + 8192);
   const int C = opt.num_ceps;
   if (opt.deltas >= 1) d1_ = std::make_unique<DeltaStage>(C, 0, C, opt.delta_window);
   if (opt.deltas >= 2) d2_ = std::make_unique<DeltaStage>(2 * C, C, C, opt.delta_window);
@@ -341,8 +341,9 @@ void MfccStream::push(const float* x, std::size_t n, std::vector<float>& out) {
   const FrameGeometry& g = geometry();
   const float a = static_cast<float>(opt_.preemph);
   const float dither = static_cast<float>(opt_.dither);
-  std::size_t at = buf_.size();
-  buf_.resize(at + n);
+  std::size_t at = len_;
+  if (buf_.size() < at + n) buf_.resize(at + n);
+  len_ = at + n;
   float* y = buf_.data() + at;
   float prev = prev_;
   if (dither > 0) {
@@ -380,15 +381,15 @@ void MfccStream::push(const float* x, std::size_t n, std::vector<float>& out) {
   total_ += static_cast<std::int64_t>(n);
 
   const std::size_t L = static_cast<std::size_t>(g.length), S = static_cast<std::size_t>(g.shift);
-  while (buf_.size() - head_ >= L) {
+  while (len_ - head_ >= L) {
     frame_at(buf_.data() + head_, out);
     head_ += S;
   }
   // Keep only the samples later frames still need (fewer than L).
   if (head_ > 0) {
-    std::size_t keep = buf_.size() > head_ ? buf_.size() - head_ : 0;
+    std::size_t keep = len_ > head_ ? len_ - head_ : 0;
     if (keep) std::memmove(buf_.data(), buf_.data() + head_, sizeof(float) * keep);
-    buf_.resize(keep);
+    len_ = keep;
     head_ = 0;
   }
 }
@@ -401,7 +402,7 @@ void MfccStream::finish(std::vector<float>& out) {
   // Frames that run past the end are zero-padded; each starts S after the last.
   std::size_t at = head_;
   while (frames_ < want) {
-    std::size_t have = at < buf_.size() ? buf_.size() - at : 0;
+    std::size_t have = at < len_ ? len_ - at : 0;
     std::size_t n = std::min<std::size_t>(have, padded.size());
     std::fill(padded.begin(), padded.end(), 0.0f);
     if (n) std::memcpy(padded.data(), buf_.data() + at, sizeof(float) * n);

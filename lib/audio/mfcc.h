@@ -144,7 +144,8 @@ class MfccStream {
   MfccOptions opt_;
   MfccFrame frame_;
   int dim_;
-  std::vector<float> buf_;   // pre-emphasised samples not yet consumed
+  std::vector<float> buf_;   // storage; only grows, so refills need no zeroing
+  std::size_t len_ = 0;      // pre-emphasised samples in buf_ not yet consumed
   std::size_t head_ = 0;     // start of the next frame within buf_
   std::int64_t total_ = 0;   // samples pushed
   std::int64_t frames_ = 0;  // static frames computed
