@@ -1,6 +1,7 @@
 #include "audio/audio.h"
 
 #include <sndfile.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -16,17 +17,18 @@ namespace {
 struct RawEncoding {
   const char* name;
   int format;  // SF_FORMAT_RAW | subtype | endianness
+  int bytes;   // per sample
 };
 
 constexpr RawEncoding kRawEncodings[] = {
-    {"s16le", SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE},
-    {"s16be", SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_BIG},
-    {"s24le", SF_FORMAT_RAW | SF_FORMAT_PCM_24 | SF_ENDIAN_LITTLE},
-    {"s32le", SF_FORMAT_RAW | SF_FORMAT_PCM_32 | SF_ENDIAN_LITTLE},
-    {"f32le", SF_FORMAT_RAW | SF_FORMAT_FLOAT | SF_ENDIAN_LITTLE},
-    {"f64le", SF_FORMAT_RAW | SF_FORMAT_DOUBLE | SF_ENDIAN_LITTLE},
-    {"u8", SF_FORMAT_RAW | SF_FORMAT_PCM_U8},
-    {"s8", SF_FORMAT_RAW | SF_FORMAT_PCM_S8},
+    {"s16le", SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE, 2},
+    {"s16be", SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_BIG, 2},
+    {"s24le", SF_FORMAT_RAW | SF_FORMAT_PCM_24 | SF_ENDIAN_LITTLE, 3},
+    {"s32le", SF_FORMAT_RAW | SF_FORMAT_PCM_32 | SF_ENDIAN_LITTLE, 4},
+    {"f32le", SF_FORMAT_RAW | SF_FORMAT_FLOAT | SF_ENDIAN_LITTLE, 4},
+    {"f64le", SF_FORMAT_RAW | SF_FORMAT_DOUBLE | SF_ENDIAN_LITTLE, 8},
+    {"u8", SF_FORMAT_RAW | SF_FORMAT_PCM_U8, 1},
+    {"s8", SF_FORMAT_RAW | SF_FORMAT_PCM_S8, 1},
 };
 
 // libsndfile's virtual I/O over a byte buffer we own.
@@ -139,6 +141,15 @@ AudioReader::~AudioReader() = default;
 
 void AudioReader::open(int channel, const RawFormat* raw) {
   SF_INFO sfi{};
+  // The input's size: 0 bytes is its own error, and raw PCM must hold whole
+  // sample frames (libsndfile would drop a partial one silently).
+  std::int64_t size = -1;
+  if (impl_->in_memory) {
+    size = static_cast<std::int64_t>(impl_->mem.bytes.size());
+  } else if (struct stat st{}; ::stat(name_.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    size = static_cast<std::int64_t>(st.st_size);
+  }
+  if (size == 0) fail(name_, ": empty file (0 bytes)");
   if (raw) {
     const RawEncoding* enc = nullptr;
     for (const auto& e : kRawEncodings)
@@ -146,6 +157,10 @@ void AudioReader::open(int channel, const RawFormat* raw) {
     if (!enc) fail(name_, ": unknown raw encoding '", raw->encoding, "' (", raw_encodings(), ")");
     if (!(raw->rate > 0)) fail(name_, ": raw audio needs a sample rate");
     if (raw->channels < 1) fail(name_, ": raw audio needs at least one channel");
+    const std::int64_t frame = static_cast<std::int64_t>(enc->bytes) * raw->channels;
+    if (size > 0 && size % frame != 0)
+      fail(name_, ": ", size, " bytes of raw ", raw->encoding, " audio is not a whole number of ",
+           raw->channels == 1 ? "samples" : "sample frames", " (", frame, " bytes each)");
     sfi.format = enc->format;
     sfi.samplerate = static_cast<int>(raw->rate);
     sfi.channels = raw->channels;
@@ -153,7 +168,6 @@ void AudioReader::open(int channel, const RawFormat* raw) {
   // The virtual I/O path serves memory and stdin; a path on disk goes to
   // sf_open so that libsndfile streams it block by block (bounded memory).
   if (impl_->in_memory) {
-    if (impl_->mem.bytes.empty()) fail(name_, ": empty input (0 bytes)");
     impl_->file = sf_open_virtual(&impl_->vio, SFM_READ, &sfi, &impl_->mem);
   } else {
     impl_->file = sf_open(name_.c_str(), SFM_READ, &sfi);

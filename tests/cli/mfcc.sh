@@ -148,7 +148,7 @@ sox -n -r 16000 -c 1 -b 16 header-only.wav trim 0 0 2>/dev/null
 head -c 44 es16.wav > data-cut.wav
 sox es16.wav es16.flac 2>/dev/null && head -c 6000 es16.flac > cut.flac
 printf 'not audio at all, just text\n' > junk.wav
-check_err "empty file" 2 'sb-mfcc empty.wav -o x.sbt' 'warning: empty\.wav: .*\(skipped\)'
+check_err "empty file" 2 'sb-mfcc empty.wav -o x.sbt' 'warning: empty\.wav: empty file \(0 bytes\) \(skipped\)'
 check_err "truncated WAV is an error, not a short utterance" 2 'sb-mfcc cut.wav -o x.sbt' \
   'warning: cut\.wav: truncated file'
 check_err "0 samples: a clean per-file error" 2 'sb-mfcc header-only.wav -o x.sbt' 'warning: header-only\.wav: no audio samples \(skipped\)'
@@ -156,7 +156,10 @@ check_err "a header whose data is gone" 2 'sb-mfcc data-cut.wav -o x.sbt' 'warni
 check_err "truncated FLAC" 2 'sb-mfcc cut.flac -o x.sbt' 'warning: cut\.flac: '
 check_err "not audio" 2 'sb-mfcc junk.wav -o x.sbt' 'warning: junk\.wav: cannot read audio'
 check_err "missing file" 2 'sb-mfcc nothere.wav -o x.sbt' 'warning: nothere\.wav: cannot read audio'
-check_err "empty stdin" 2 'sb-mfcc - < /dev/null > x.sbt' '<stdin>: empty input'
+check_err "empty stdin" 2 'sb-mfcc - < /dev/null > x.sbt' '<stdin>: empty file \(0 bytes\)'
+head -c 1001 es16.s16 > odd.s16
+check_err "raw input cut inside a sample" 2 'sb-mfcc --raw --rate 16000 odd.s16 -o x.sbt' \
+  'odd\.s16: 1001 bytes of raw s16le audio is not a whole number of samples'
 check_err "channel out of range" 2 "sb-mfcc --channel 2 $D/speech-44k-stereo.wav -o x.sbt" 'channel 2 requested'
 printf 'a %s\nlost /no/such/file.wav\nc %s\n' "$D/speech-16k-s16.wav" "$PWD/es16.wav" > bad.scp
 check_err "wav.scp with a missing file: warning names it" 2 'sb-mfcc --scp bad.scp -o part.sbt' \

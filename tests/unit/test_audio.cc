@@ -420,6 +420,8 @@ BOOST_AUTO_TEST_CASE(raw_pcm) {
   std::vector<float> x(3);
   BOOST_TEST(in.read(x.data(), 3) == 3u);
   BOOST_TEST((x == std::vector<float>{0.5f, -0.5f, 32767.0f / 32768}));
+  // A byte left over is a cut sample, not a shorter signal.
+  BOOST_CHECK_THROW(AudioReader(b.data(), 5, "raw", -1, &raw), Error);
   raw.encoding = "s12";
   BOOST_CHECK_THROW(AudioReader(b.data(), b.size(), "raw", -1, &raw), Error);
 }
