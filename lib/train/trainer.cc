@@ -96,7 +96,7 @@ void TrainOptions::validate() const {
 
 std::string TrainOptions::to_text() const {
   return cat("margin ", num(margin), "\nbatch ", batch, "\nlr ", num(lr), "\nclip ", num(clip),
-             "\nseed ", seed, "\nepochs ", epochs, "\n");
+             "\nseed ", seed, "\n");
 }
 
 void TrainOptions::restore_from_text(std::string_view text, const std::string& where) {
