@@ -26,11 +26,20 @@ class MyersPattern {
   MyersPattern(std::span<const std::uint32_t> pattern, std::size_t alphabet);
   std::size_t distance(std::span<const std::uint32_t> text) const;
   std::size_t size() const { return m_; }
+  std::size_t words() const { return words_; }
 
  private:
+  friend void myers_distance4(const MyersPattern* const p[4],
+                              const std::span<const std::uint32_t> texts[4], std::size_t out[4]);
   std::size_t m_, words_;
   std::vector<std::uint64_t> peq_;  // [symbol][word]: bit i set where pattern[64 w + i] == symbol
 };
+
+// Four (pattern, text) pairs at once: four independent dependency chains
+// keep the CPU's units busy where one pair would wait on each step. Pairs
+// whose pattern is longer than 64 symbols fall back to distance().
+void myers_distance4(const MyersPattern* const p[4], const std::span<const std::uint32_t> texts[4],
+                     std::size_t out[4]);
 
 // Decodes UTF-8 strings into code points and renumbers the code points that
 // occur densely from 0 (in order of first appearance). Malformed UTF-8

@@ -36,6 +36,18 @@ TextSimilarity::TextSimilarity(const std::vector<std::string>& utf8,
   EncodedStrings e = encode_strings(utf8);
   strings_ = std::move(e.strings);
   alphabet_ = e.alphabet;
+  if (algorithm_ != LevenshteinAlgorithm::BitParallel) return;
+  by_length_.resize(strings_.size());
+  std::iota(by_length_.begin(), by_length_.end(), 0u);
+  std::stable_sort(by_length_.begin(), by_length_.end(), [&](std::uint32_t x, std::uint32_t y) {
+    return strings_[x].size() < strings_[y].size();
+  });
+  std::size_t n_short = 0;
+  for (const auto& s : strings_) n_short += s.size() <= 64;
+  if (n_short * std::max<std::size_t>(alphabet_, 1) * 8 > (std::size_t{256} << 20)) return;
+  short_.resize(strings_.size());
+  for (std::size_t i = 0; i < strings_.size(); ++i)
+    if (strings_[i].size() <= 64) short_[i].emplace(strings_[i], alphabet_);
 }
 
 void TextSimilarity::block(std::size_t r0, std::size_t r1, std::size_t c0, float* out,
@@ -53,10 +65,54 @@ void TextSimilarity::block(std::size_t r0, std::size_t r1, std::size_t c0, float
     };
     if (algorithm_ == LevenshteinAlgorithm::Dp) {
       for (std::size_t j = j0; j < n; ++j) sim(j, levenshtein_dp(a, strings_[j]));
-    } else {
-      const MyersPattern p(a, alphabet_);
-      for (std::size_t j = j0; j < n; ++j) sim(j, p.distance(strings_[j]));
+      continue;
     }
+    std::optional<MyersPattern> own;
+    const MyersPattern* p = nullptr;
+    if (!short_.empty() && short_[i]) {
+      p = &*short_[i];
+    } else {
+      own.emplace(a, alphabet_);
+      p = &*own;
+    }
+    // Pairs go four at a time through myers_distance4. The pattern is the
+    // shorter string when one fits a word: lev is symmetric.
+    const MyersPattern* pat[4];
+    std::span<const std::uint32_t> txt[4];
+    std::size_t col[4], d[4];
+    int queued = 0;
+    auto flush = [&] {
+      for (int l = queued; l < 4; ++l) {  // pad with a copy of the first pair
+        pat[l] = pat[0];
+        txt[l] = txt[0];
+      }
+      myers_distance4(pat, txt, d);
+      for (int l = 0; l < queued; ++l) sim(col[l], d[l]);
+      queued = 0;
+    };
+    for (const std::uint32_t jj : by_length_) {
+      const std::size_t j = jj;
+      if (j < j0) continue;
+      const MyersPattern* q = p;
+      std::span<const std::uint32_t> t = strings_[j];
+      if (p->words() > 1 && !short_.empty() && short_[j]) {
+        q = &*short_[j];
+        t = a;
+      }
+      if (q->words() == 0) {  // an empty pattern: the distance is the text's length
+        sim(j, t.size());
+        continue;
+      }
+      if (q->words() > 1) {
+        sim(j, q->distance(t));
+        continue;
+      }
+      pat[queued] = q;
+      txt[queued] = t;
+      col[queued] = j;
+      if (++queued == 4) flush();
+    }
+    if (queued) flush();
   }
 }
 

@@ -18,8 +18,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "eval/levenshtein.h"
 
 namespace sb::eval {
 
@@ -53,6 +56,9 @@ class CosineSimilarity final : public Similarity {
 enum class LevenshteinAlgorithm { BitParallel, Dp };
 
 // 1 - lev(a, b) / max(|a|, |b|) over Unicode code points (1 for two empty strings).
+// The bit-parallel path takes the shorter string of a pair as the pattern
+// when it fits one machine word (captions mostly do), and compares a row's
+// pattern with four texts at a time.
 class TextSimilarity final : public Similarity {
  public:
   explicit TextSimilarity(const std::vector<std::string>& utf8,
@@ -66,6 +72,12 @@ class TextSimilarity final : public Similarity {
   std::vector<std::vector<std::uint32_t>> strings_;
   std::size_t alphabet_;
   LevenshteinAlgorithm algorithm_;
+  // Single-word patterns of the strings of at most 64 symbols, built once
+  // (alphabet x 8 bytes each) unless that would take more than 256 MB.
+  std::vector<std::optional<MyersPattern>> short_;
+  // Indices by string length: a row visits its columns in this order, so
+  // that the four pairs computed together have texts of similar length.
+  std::vector<std::uint32_t> by_length_;
 };
 
 struct RsaOptions {

@@ -58,15 +58,23 @@ KeyedRows read_vectors(const std::string& path, Pooling pooling) {
     } else if (dim != out.dim) {
       fail(where, "dimension ", dim, ", but earlier records have ", out.dim);
     }
-    values = t.to_f32();
-    for (float v : values)
-      if (!std::isfinite(v)) fail(where, "contains NaN or infinity");
+    // f32 records are read in place; other dtypes converted once.
+    const float* vals;
+    if (t.dtype() == DType::F32) {
+      vals = t.f32();
+    } else {
+      values = t.to_f32();
+      vals = values.data();
+    }
+    const std::size_t count = rows * dim;
+    for (std::size_t k = 0; k < count; ++k)
+      if (!std::isfinite(vals[k])) fail(where, "contains NaN or infinity");
     if (pooling == Pooling::None) {
-      out.data.insert(out.data.end(), values.begin(), values.end());
+      out.data.insert(out.data.end(), vals, vals + count);
     } else {
       acc.assign(dim, 0.0);
       for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t c = 0; c < dim; ++c) acc[c] += values[r * dim + c];
+        for (std::size_t c = 0; c < dim; ++c) acc[c] += vals[r * dim + c];
       for (std::size_t c = 0; c < dim; ++c)
         out.data.push_back(static_cast<float>(acc[c] / static_cast<double>(rows)));
     }

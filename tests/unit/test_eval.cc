@@ -401,7 +401,6 @@ BOOST_AUTO_TEST_CASE(spearman_and_rank_transform) {
   BOOST_TEST(rsa(MatrixSimilarity(n, m), MatrixSimilarity(n, cube), {}).r < 0.99);
   // With ties: equals Pearson of the hand-ranked triangles.
   const auto ta = random_symmetric(n, 6, 4), tb = random_symmetric(n, 7, 3);
-  std::vector<float> ra(triangle_of(ta, n).begin(), triangle_of(ta, n).end());
   auto tra = triangle_of(ta, n), trb = triangle_of(tb, n);
   std::vector<float> fa(tra.begin(), tra.end()), fb(trb.begin(), trb.end());
   rank_transform(fa);
