@@ -30,6 +30,9 @@
 
 namespace sb {
 
+class Buffer;
+struct PackedOperand;
+
 // One knob for all CPU parallelism. It sets OpenBLAS's thread count and the
 // size of sb's own pool to the same n; sb never calls BLAS from inside its own
 // parallel regions, so the two never multiply. n <= 0 means "all cores".
@@ -41,6 +44,10 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;  // "cpu", "cuda"
+  // True when row i of every product gemm computes is the same bits
+  // whatever the other rows are (batch size, companions, position, thread
+  // count): then an utterance's output never depends on its batch.
+  virtual bool row_independent_products() const { return false; }
 
   // ---- memory ----------------------------------------------------------
   virtual float* allocate(std::size_t n) = 0;  // n floats, zero-filled
@@ -53,7 +60,10 @@ class Backend {
   virtual void synchronize() {}
 
   // ---- BLAS-like -------------------------------------------------------
-  // C = alpha op(A) op(B) + beta C, row-major (as sb::sgemm).
+  // C = alpha op(A) op(B) + beta C, row-major (as sb::sgemm). The CPU
+  // backend computes each element as one sum in a fixed order on CPUs with
+  // AVX-512 (its own kernel), so a row's result never depends on the other
+  // rows or the thread count; elsewhere it calls sb::sgemm (OpenBLAS).
   virtual void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n,
                     std::size_t k, float alpha, const float* a, std::size_t lda,
                     const float* b, std::size_t ldb, float beta, float* c,
@@ -65,6 +75,17 @@ class Backend {
                             std::size_t ldb, std::size_t stride_b, float beta,
                             float* c, std::size_t ldc, std::size_t stride_c,
                             std::size_t count) = 0;
+  // A right-hand operand op(B) (k x n) prepared once for many products with
+  // different left-hand sides: the GRU's W_hh over all time steps. b must
+  // stay valid and unchanged while `out` is used. The default records b
+  // and gemm_packed calls gemm; a backend may repack (the CPU one does).
+  virtual void pack_operand(Trans tb, std::size_t k, std::size_t n, const float* b,
+                            std::size_t ldb, PackedOperand& out);
+  // C = alpha op(A) op(B) + beta C with op(B) from pack_operand; the same
+  // result as gemm with the original operand.
+  virtual void gemm_packed(Trans ta, std::size_t m, float alpha, const float* a,
+                           std::size_t lda, const PackedOperand& b, float beta, float* c,
+                           std::size_t ldc);
   virtual void axpy(std::size_t n, float alpha, const float* x, float* y) = 0;  // y += a x
   virtual void scale(std::size_t n, float alpha, float* x) = 0;               // x *= a
 
@@ -209,6 +230,15 @@ class Buffer {
   float* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
+};
+
+// See Backend::pack_operand. Opaque to callers.
+struct PackedOperand {
+  Trans tb = Trans::No;
+  std::size_t k = 0, n = 0;
+  const float* b = nullptr;  // the source operand
+  std::size_t ldb = 0;
+  Buffer packed;             // backend-specific layout; empty when not repacked
 };
 
 }  // namespace sb

@@ -67,4 +67,19 @@ std::vector<float> Buffer::to_host() const {
   return out;
 }
 
+void Backend::pack_operand(Trans tb, std::size_t k, std::size_t n, const float* b,
+                           std::size_t ldb, PackedOperand& out) {
+  out.tb = tb;
+  out.k = k;
+  out.n = n;
+  out.b = b;
+  out.ldb = ldb;
+}
+
+void Backend::gemm_packed(Trans ta, std::size_t m, float alpha, const float* a,
+                          std::size_t lda, const PackedOperand& b, float beta, float* c,
+                          std::size_t ldc) {
+  gemm(ta, b.tb, m, b.n, b.k, alpha, a, lda, b.b, b.ldb, beta, c, ldc);
+}
+
 }  // namespace sb

@@ -84,6 +84,8 @@ const float* Gru::forward(const float* x, const SeqShape& s) {
     be_.gemm(Trans::No, Trans::Yes, rows, 3 * H, in_dim, 1.0f, in, in_dim,
              L.w_ih.value.data(), in_dim, 0.0f, L.gates.data(), 3 * H);
     be_.add_row_vector(L.gates.data(), rows, 3 * H, L.b_ih.value.data());
+    // W_hh^T, prepared once for the T per-step products.
+    be_.pack_operand(Trans::Yes, H, 3 * H, L.w_hh.value.data(), H, whh_);
     for (int t = 0; t < T; ++t) {
       const auto n = static_cast<std::size_t>(active_rows_[static_cast<std::size_t>(t)]);
       const std::size_t off = static_cast<std::size_t>(t) * B;
@@ -93,8 +95,7 @@ const float* Gru::forward(const float* x, const SeqShape& s) {
         if (t == 0) {
           be_.fill(gh_.data(), n * 3 * H, 0.0f);  // h_0 = 0: W_hh h_0 vanishes
         } else {
-          be_.gemm(Trans::No, Trans::Yes, n, 3 * H, H, 1.0f, hp, H, L.w_hh.value.data(), H,
-                   0.0f, gh_.data(), 3 * H);
+          be_.gemm_packed(Trans::No, n, 1.0f, hp, H, whh_, 0.0f, gh_.data(), 3 * H);
         }
         be_.add_row_vector(gh_.data(), n, 3 * H, L.b_hh.value.data());
         be_.gru_step_forward(L.gates.data() + off * 3 * H, gh_.data(), hp, h,
@@ -139,6 +140,7 @@ void Gru::backward(const float* dy, float* dx) {
     const float* in = k == 0 ? x_ : layers_[static_cast<std::size_t>(k) - 1].out.data();
     const std::size_t in_dim = k == 0 ? in0 : H;
     carry_.zero();
+    be_.pack_operand(Trans::No, 3 * H, H, L.w_hh.value.data(), H, whh_);
     for (int t = T - 1; t >= 0; --t) {
       const auto n = static_cast<std::size_t>(active_rows_[static_cast<std::size_t>(t)]);
       const std::size_t off = static_cast<std::size_t>(t) * B;
@@ -158,8 +160,7 @@ void Gru::backward(const float* dy, float* dx) {
                             dh_.data(), dgx, dgh, carry_.data(), n, H,
                             active_.data() + off);
       if (t > 0)
-        be_.gemm(Trans::No, Trans::No, n, H, 3 * H, 1.0f, dgh, 3 * H, L.w_hh.value.data(), H,
-                 1.0f, carry_.data(), H);
+        be_.gemm_packed(Trans::No, n, 1.0f, dgh, 3 * H, whh_, 1.0f, carry_.data(), H);
     }
     // Weight gradients of all steps at once. Padding rows of dG are zero and
     // padding rows of the inputs finite, so they add exact zeros.

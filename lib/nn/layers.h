@@ -117,6 +117,7 @@ class Gru {
   std::vector<int> active_rows_;             // per step: rows in the gemm prefix
   std::vector<unsigned char> active_;        // T x B: frame is not padding
   Buffer gh_, dgx_, dgh_, dh_, carry_, dtmp_, zeros_;
+  PackedOperand whh_;  // W_hh prepared for the per-step products
 };
 
 // ---- character Embedding ---------------------------------------------------

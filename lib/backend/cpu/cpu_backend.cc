@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "backend/backend.h"
 #include "backend/cpu/fastmath.h"
+#include "backend/cpu/gemm_kernels.h"
 #include "core/error.h"
 #include "sb_config.h"
 
@@ -141,9 +143,50 @@ SB_CLONES void adam_rows(float* p, const float* g, float* m, float* v, std::size
   }
 }
 
+// One product on the panel kernel, split by panels of 32 columns between
+// sb's threads. Which thread computes a panel changes nothing in its bits.
+struct PanelJob {
+  bool ta, tb;
+  std::size_t m, n, k;
+  float alpha;
+  const float* a;
+  std::size_t lda;
+  const float* b;
+  std::size_t ldb;
+  float* packed;
+  bool pack;  // pack op(B) first (false: already packed)
+  float beta;
+  float* c;
+  std::size_t ldc;
+  int parts;
+
+  static void run(void* self, int part) {
+    auto& j = *static_cast<PanelJob*>(self);
+    const std::size_t panels = cpu::panel_count(j.n);
+    const std::size_t p0 = panels * static_cast<std::size_t>(part) / static_cast<std::size_t>(j.parts);
+    const std::size_t p1 = panels * static_cast<std::size_t>(part + 1) / static_cast<std::size_t>(j.parts);
+    if (p0 == p1) return;
+    if (j.pack) cpu::pack_panels(j.tb, j.k, j.n, j.b, j.ldb, j.packed, p0, p1);
+    cpu::gemm_panels_avx512(j.ta, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.packed, j.beta, j.c,
+                            j.ldc, p0, p1);
+  }
+};
+
+// Threads for one product: all of them once there is enough work to hide
+// the hand-off (a few microseconds), never more than there are panels.
+int parts_for(std::size_t m, std::size_t n, std::size_t k) {
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (flops < 2e5) return 1;
+  const auto panels = static_cast<int>(cpu::panel_count(n));
+  return std::max(1, std::min(num_threads(), panels));
+}
+
 class CpuBackend final : public Backend {
  public:
   const char* name() const override { return "cpu"; }
+  bool row_independent_products() const override {
+    return cpu::panel_gemm_usable() || !have_blas();
+  }
 
   float* allocate(std::size_t n) override {
     if (n == 0) n = 1;
@@ -169,16 +212,49 @@ class CpuBackend final : public Backend {
   void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k,
             float alpha, const float* a, std::size_t lda, const float* b,
             std::size_t ldb, float beta, float* c, std::size_t ldc) override {
-    sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (!cpu::panel_gemm_usable() || m == 0 || n == 0 || k == 0) {
+      sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    }
+    // Each part packs its own panels of op(B) and multiplies them: no
+    // synchronisation between packing and use.
+    thread_local std::vector<float> scratch;
+    const std::size_t need = cpu::packed_size(k, n);
+    if (scratch.size() < need) scratch.resize(need);
+    PanelJob job{ta == Trans::Yes, tb == Trans::Yes, m, n, k, alpha, a, lda, b, ldb,
+                 scratch.data(), true, beta, c, ldc, parts_for(m, n, k)};
+    cpu::parallel_run(job.parts, &PanelJob::run, &job);
   }
+  void pack_operand(Trans tb, std::size_t k, std::size_t n, const float* b, std::size_t ldb,
+                    PackedOperand& out) override {
+    Backend::pack_operand(tb, k, n, b, ldb, out);
+    if (!cpu::panel_gemm_usable() || k == 0 || n == 0) {
+      out.packed.resize(*this, 0);
+      return;
+    }
+    out.packed.resize(*this, cpu::packed_size(k, n));
+    cpu::pack_panels(tb == Trans::Yes, k, n, b, ldb, out.packed.data(), 0, cpu::panel_count(n));
+  }
+  void gemm_packed(Trans ta, std::size_t m, float alpha, const float* a, std::size_t lda,
+                   const PackedOperand& b, float beta, float* c, std::size_t ldc) override {
+    if (b.packed.empty() || m == 0) {
+      Backend::gemm_packed(ta, m, alpha, a, lda, b, beta, c, ldc);
+      return;
+    }
+    PanelJob job{ta == Trans::Yes, b.tb == Trans::Yes, m, b.n, b.k, alpha, a, lda, b.b, b.ldb,
+                 const_cast<float*>(b.packed.data()), false, beta, c, ldc,
+                 parts_for(m, b.n, b.k)};
+    cpu::parallel_run(job.parts, &PanelJob::run, &job);
+  }
+
   void gemm_batched(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k,
                     float alpha, const float* a, std::size_t lda, std::size_t stride_a,
                     const float* b, std::size_t ldb, std::size_t stride_b, float beta,
                     float* c, std::size_t ldc, std::size_t stride_c,
                     std::size_t count) override {
     for (std::size_t i = 0; i < count; ++i)
-      sgemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
-            c + i * stride_c, ldc);
+      gemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+           c + i * stride_c, ldc);
   }
   void axpy(std::size_t n, float alpha, const float* x, float* y) override {
     for (std::size_t i = 0; i < n; ++i) y[i] += alpha * x[i];
