@@ -301,15 +301,16 @@ float Model::pair_loss(Task t, const BatchInput& in, float margin, bool backward
   loss_->backward(du_.data(), dv_.data());
   // Each side's head writes the gradient w.r.t. the shared encoder's
   // output into a buffer of that encoder's output shape.
+  // (Kept between steps: reallocating them each step costs page faults.)
   auto speech_back = [&](PoolingEncoder& head) {
-    Buffer d(be_, speech_->output_shape().rows() * static_cast<std::size_t>(speech_->output_size()));
-    head.backward(du_.data(), d.data());
-    speech_->backward(d.data());
+    dspeech_.resize(be_, speech_->output_shape().rows() * static_cast<std::size_t>(speech_->output_size()));
+    head.backward(du_.data(), dspeech_.data());
+    speech_->backward(dspeech_.data());
   };
   auto text_back = [&](PoolingEncoder& head, const float* dy) {
-    Buffer d(be_, static_cast<std::size_t>(ids_.size()) * static_cast<std::size_t>(text_->output_size()));
-    head.backward(dy, d.data());
-    text_->backward(d.data());
+    dtext_.resize(be_, ids_.size() * static_cast<std::size_t>(text_->output_size()));
+    head.backward(dy, dtext_.data());
+    text_->backward(dtext_.data());
   };
   switch (t) {
     case Task::SI:

@@ -179,7 +179,7 @@ class Model {
   std::unique_ptr<PoolingEncoder> s2i_, s2t_, t2s_, t2i_;
   std::unique_ptr<ImageEncoder> i2s_, i2t_;
   std::unique_ptr<nn::ContrastiveLoss> loss_;
-  Buffer x_, img_, du_, dv_;
+  Buffer x_, img_, du_, dv_, dspeech_, dtext_;
   std::vector<std::int32_t> ids_;
 };
 

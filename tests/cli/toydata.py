@@ -12,6 +12,9 @@ an utterance determines its image, and only a model that reads the frames
 can retrieve it.
 
 usage: toydata.py OUTDIR IMAGES CAPTIONS_PER_IMAGE SEED [--no-images]
+                  [--words N] [--frames-per-char N] [--image-dim D]
+(the last three make benchmark-sized data: Flickr8K-like captions of ~300
+frames and 4096-d VGG-like image vectors)
 """
 import io
 import random
@@ -40,9 +43,17 @@ def write_npz(path, arrays):
             z.writestr(key + ".npy", npy(shape, values))
 
 
+def flag(name, default):
+    return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
 def main():
+    global IMAGE_DIM
     out, n_images, per_image, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     with_images = "--no-images" not in sys.argv
+    n_words = flag("--words", WORDS_PER_IMAGE)
+    hold = flag("--frames-per-char", 0)
+    IMAGE_DIM = flag("--image-dim", IMAGE_DIM)
     # Prototypes are fixed (seed 0) so that every corpus made by this script
     # speaks the same "language"; the seed only picks images and captions.
     proto = random.Random(0)
@@ -53,7 +64,7 @@ def main():
     feats, images, text, utt2img = [], [], [], []
     for i in range(n_images):
         img = "img%s%03d" % (seed, i)
-        objs = rng.sample(WORDS, WORDS_PER_IMAGE)
+        objs = rng.sample(WORDS, n_words)
         vec = [sum(word_vec[w][d] for w in objs) + rng.gauss(0, 0.3) for d in range(IMAGE_DIM)]
         images.append((img, ([IMAGE_DIM], vec)))
         for c in range(per_image):
@@ -63,7 +74,7 @@ def main():
             caption = " ".join(words)
             frames = []
             for ch in caption:
-                for _ in range(rng.choice((2, 3))):
+                for _ in range(hold or rng.choice((2, 3))):
                     frames.extend(v + rng.gauss(0, 0.3) for v in char_vec[ch])
             feats.append((utt, ([len(frames) // FEAT_DIM, FEAT_DIM], frames)))
             text.append("%s %s\n" % (utt, caption))
