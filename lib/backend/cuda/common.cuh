@@ -40,11 +40,11 @@ __device__ inline std::size_t grid_stride() {
 __device__ inline float exp_f(float x) {
   const float xc0 = x > 88.3762626647949f ? 88.3762626647949f : x;
   const float xc = xc0 < -87.3365447504f ? -87.3365447504f : xc0;
-  const float fx = xc * 1.44269504088896341f + 0.5f;
-  int n = static_cast<int>(fx);               // truncation ...
-  n -= static_cast<float>(n) > fx ? 1 : 0;    // ... made floor
-  const float fn = static_cast<float>(n);
-  float r = xc - fn * 0.693359375f;
+  // n = round(x / ln 2): adding 1.5 * 2^23 leaves n in the low mantissa bits.
+  const float shifted = xc * 1.44269504088896341f + 12582912.0f;
+  const float fn = shifted - 12582912.0f;
+  const int n = __float_as_int(shifted) - 0x4B400000;
+  float r = xc - fn * 0.693359375f;  // Cody-Waite: ln 2 in two parts
   r = r - fn * -2.12194440e-4f;
   const float r2 = r * r;
   float p = 1.9875691500e-4f;
@@ -54,10 +54,10 @@ __device__ inline float exp_f(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float y = p * r2 + r + 1.0f;
-  // n is in [-126, 127] after the clamps, so n + 127 is a normal exponent.
+  // 2^n built in the exponent field exactly as the CPU does (NaN survives
+  // the clamps and makes y NaN).
   const float scale = __uint_as_float(static_cast<unsigned>(n + 127) << 23);
-  const float out = y * scale;
-  return x != x ? x : out;
+  return y * scale;
 }
 
 __device__ inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
@@ -73,8 +73,7 @@ __device__ inline float tanh_f(float x) {
   p = p * s + 1.33314422036e-1f;
   p = p * s - 3.33332819422e-1f;
   const float small = x + x * s * p;
-  const float out = ax < 0.625f ? small : (x < 0.0f ? -big : big);
-  return x != x ? x : out;
+  return ax < 0.625f ? small : (x < 0.0f ? -big : big);  // NaN: both are NaN
 }
 
 // The CPU backend's dot_fixed, computed by one block: lane l of its 16
