@@ -40,6 +40,7 @@ const char* kEpilog =
 
 void print_result(const ProbeResult& res, const ProbeOptions& opt) {
   std::cout << "items\t" << res.items << '\n' << "classes\t" << res.classes << '\n';
+  if (opt.split_by_group) std::cout << "split\tby utterance\n";
   if (opt.folds >= 2) {
     std::cout << "folds\t" << opt.folds << '\n';
   } else {
@@ -68,6 +69,8 @@ int probe_main(int argc, char** argv) {
       ("seed", "seed of the split (0..4294967295)", cxxopts::value<long long>()->default_value("42"))
       ("standardize", "standardise features on the training part: yes or no (default no; --ctm: yes)",
        cxxopts::value<std::string>()->implicit_value("yes"))
+      ("split-by", "phone level: split over 'segment's (the peer) or whole 'utterance's (the paper)",
+       cxxopts::value<std::string>()->default_value("segment"))
       ("threads", "binary models trained at once (0 = all cores)",
        cxxopts::value<int>()->default_value("0"))
       ("inputs", "", cxxopts::value<std::vector<std::string>>());
@@ -99,8 +102,12 @@ int probe_main(int argc, char** argv) {
   FrameMap map = FrameMap::parse(r["frame-map"].as<std::string>(), "--frame-map");
   map.hop = r["hop"].as<double>();
   if (!(map.hop > 0 && map.hop < 10)) usage_fail("--hop must be a positive number of seconds, got ", map.hop);
-  if (!phones && (r.count("frame-map") || r.count("hop")))
-    usage_fail("--frame-map and --hop go with --ctm");
+  if (!phones && (r.count("frame-map") || r.count("hop") || r.count("split-by")))
+    usage_fail("--frame-map, --hop and --split-by go with --ctm");
+  const std::string split_by = r["split-by"].as<std::string>();
+  if (split_by != "segment" && split_by != "utterance")
+    usage_fail("--split-by must be segment or utterance, got '", split_by, "'");
+  opt.split_by_group = split_by == "utterance";
 
   const auto inputs = r.count("inputs") ? r["inputs"].as<std::vector<std::string>>()
                                         : std::vector<std::string>{};

@@ -67,6 +67,39 @@ std::vector<Split> kfold_splits(std::size_t n, std::size_t k, std::uint32_t seed
   return out;
 }
 
+namespace {
+
+Split by_group(const std::vector<std::uint32_t>& group, const Split& groups) {
+  std::uint32_t n_groups = 0;
+  for (std::uint32_t g : group) n_groups = std::max(n_groups, g + 1);
+  std::vector<signed char> test(n_groups, -1);
+  for (std::size_t g : groups.test) test[g] = 1;
+  for (std::size_t g : groups.train) test[g] = 0;
+  Split s;
+  for (std::size_t i = 0; i < group.size(); ++i) (test[group[i]] == 1 ? s.test : s.train).push_back(i);
+  return s;
+}
+
+std::size_t group_count(const std::vector<std::uint32_t>& group) {
+  std::uint32_t n = 0;
+  for (std::uint32_t g : group) n = std::max(n, g + 1);
+  return n;
+}
+
+}  // namespace
+
+Split group_train_test_split(const std::vector<std::uint32_t>& group, double test_fraction,
+                             std::uint32_t seed) {
+  return by_group(group, train_test_split(group_count(group), test_fraction, seed));
+}
+
+std::vector<Split> group_kfold_splits(const std::vector<std::uint32_t>& group, std::size_t k,
+                                     std::uint32_t seed) {
+  std::vector<Split> out;
+  for (const Split& s : kfold_splits(group_count(group), k, seed)) out.push_back(by_group(group, s));
+  return out;
+}
+
 void Standardizer::fit(const ProbeData& d, const std::vector<std::size_t>& rows) {
   const std::size_t dim = d.dim;
   mean.assign(dim, 0.0);
@@ -216,10 +249,13 @@ ProbeData PhoneAverager::take() {
   ProbeData d;
   d.dim = dim_;
   std::vector<std::string> labels;
+  std::unordered_map<std::string, std::uint32_t> group_of;
   for (std::size_t i = 0; i < ctm_.size(); ++i) {
     if (mean_[i].empty()) continue;
     d.x.insert(d.x.end(), mean_[i].begin(), mean_[i].end());
     labels.push_back(ctm_[i].phone);
+    const auto g = group_of.emplace(ctm_[i].utt, static_cast<std::uint32_t>(group_of.size()));
+    d.group.push_back(g.first->second);
     std::vector<float>().swap(mean_[i]);
   }
   set_labels(d, labels);

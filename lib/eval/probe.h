@@ -32,6 +32,7 @@ struct ProbeOptions {
   bool standardize = false;
   double tolerance = 1e-4;      // liblinear eps (scikit-learn's tol)
   int threads = 0;              // binary models trained at once; 0 = all cores
+  bool split_by_group = false;  // split whole groups (utterances), not items
 
   // The peer code's settings (DESIGN.md, Evaluation).
   static ProbeOptions speaker() { return {}; }
@@ -50,6 +51,9 @@ struct ProbeData {
   std::vector<float> x;               // n x dim
   std::vector<std::uint32_t> y;       // class ids, index into classes
   std::vector<std::string> classes;   // sorted
+  // Optional: a group id per item (0.., dense), for splits that keep a
+  // group's items together (a phone probe's utterances).
+  std::vector<std::uint32_t> group;
   std::size_t size() const { return y.size(); }
 };
 
@@ -63,6 +67,13 @@ struct Split {
 Split train_test_split(std::size_t n, double test_fraction, std::uint32_t seed);
 // Test folds of n / k items, the first n % k folds one larger.
 std::vector<Split> kfold_splits(std::size_t n, std::size_t k, std::uint32_t seed);
+
+// The same splits over groups: the groups are split (or folded) as above
+// and each item goes where its group goes, keeping item order.
+Split group_train_test_split(const std::vector<std::uint32_t>& group, double test_fraction,
+                             std::uint32_t seed);
+std::vector<Split> group_kfold_splits(const std::vector<std::uint32_t>& group, std::size_t k,
+                                     std::uint32_t seed);
 
 struct Standardizer {
   std::vector<double> mean, scale;
@@ -133,7 +144,8 @@ class PhoneAverager {
   // Frames: T x dim, row-major. Returns false when the CTM has no such utterance.
   bool add(const std::string& utt, const float* frames, std::size_t T, std::size_t dim,
            const std::string& where);
-  // The collected segments as probe data (labels = phones), in CTM order.
+  // The collected segments as probe data (labels = phones, groups =
+  // utterances numbered in CTM order), in CTM order.
   ProbeData take();
 
   std::size_t segments() const { return ctm_.size(); }

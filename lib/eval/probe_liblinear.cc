@@ -166,10 +166,14 @@ ProbeResult run_probe(const ProbeData& d, const ProbeOptions& opt) {
   res.classes = d.classes.size();
   if (d.size() < 2) fail("a probe needs at least 2 items, got ", d.size());
   std::vector<Split> splits;
+  const bool grouped = opt.split_by_group;
+  if (grouped && d.group.size() != d.size()) fail("a split by group needs a group for every item");
   if (opt.folds >= 2) {
-    splits = kfold_splits(d.size(), opt.folds, opt.seed);
+    splits = grouped ? group_kfold_splits(d.group, opt.folds, opt.seed)
+                     : kfold_splits(d.size(), opt.folds, opt.seed);
   } else {
-    splits.push_back(train_test_split(d.size(), opt.test_fraction, opt.seed));
+    splits.push_back(grouped ? group_train_test_split(d.group, opt.test_fraction, opt.seed)
+                             : train_test_split(d.size(), opt.test_fraction, opt.seed));
   }
   for (const auto& s : splits) {
     res.folds.push_back(fit_and_score(d, s, opt));

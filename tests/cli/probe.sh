@@ -44,6 +44,10 @@ check_out "phones: items are the averaged segments" 0 'cat ph.out' '^items	4$'
 check_out "phones: decoded" 0 'cat ph.out' '^accuracy	1$'
 check_out "phones: warning on stderr" 0 'cat err' 'warning: 1 phone segments cover no frame'
 check_out "phones: unaligned utterance reported" 0 'cat err' '1 utterances of act.sbt have no alignment'
+check_out "split by utterance" 0 'sb-probe --ctm ali.ctm --split-by utterance --test-fraction 0.5 act.sbt 2>/dev/null' \
+  '^split	by utterance$'
+check_out "split by utterance: u1 trains, u2 tests" 0 \
+  'sb-probe --ctm ali.ctm --split-by utterance --test-fraction 0.5 act.sbt 2>/dev/null' '^test	2$'
 check_out "frame map changes the segments" 0 \
   'sb-probe --ctm ali.ctm --frame-map 6,2,6 --test-fraction 0.5 act.sbt 2>/dev/null' '^no_frame	[1-9]'
 
@@ -131,6 +135,8 @@ check_err "no mode" 1 'sb-probe sep.sbt' 'exactly one of --labels and --ctm'
 check_err "--frames without --ctm" 1 'sb-probe --labels utt2spk --frames sep.sbt' '--frames goes with --ctm'
 check_err "bad frame map" 1 'sb-probe --ctm ali.ctm --frame-map 6,2 act.sbt' 'KERNEL,STRIDE,PADDING'
 check_err "frame map with labels" 1 'sb-probe --labels utt2spk --frame-map 6,2,6 sep.sbt' 'go with --ctm'
+check_err "split by utterance with labels" 1 'sb-probe --labels utt2spk --split-by utterance sep.sbt' 'go with --ctm'
+check_err "bad --split-by" 1 'sb-probe --ctm ali.ctm --split-by phone act.sbt' '--split-by must be segment or utterance'
 check_err "bad test fraction" 1 'sb-probe --labels utt2spk --test-fraction 1 sep.sbt' '--test-fraction'
 check_err "one fold" 1 'sb-probe --labels utt2spk --folds 1 sep.sbt' '--folds'
 check_err "C not positive" 1 'sb-probe --labels utt2spk -C 0 sep.sbt' '-C must be positive'

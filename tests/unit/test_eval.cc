@@ -147,6 +147,28 @@ BOOST_AUTO_TEST_CASE(sklearn_compatible_splits) {
   BOOST_CHECK_THROW(kfold_splits(3, 4, 1), Error);
 }
 
+BOOST_AUTO_TEST_CASE(group_splits_keep_groups_together) {
+  // Items of 10 groups (sizes 1..3); groups split as train_test_split(10
+  // groups, 0.25, 42): test groups {8, 1, 5}.
+  std::vector<std::uint32_t> group;
+  for (std::uint32_t g = 0; g < 10; ++g)
+    for (std::uint32_t k = 0; k <= g % 3; ++k) group.push_back(g);
+  const Split s = group_train_test_split(group, 0.25, 42);
+  std::vector<std::size_t> want_test;
+  for (std::size_t i = 0; i < group.size(); ++i)
+    if (group[i] == 8 || group[i] == 1 || group[i] == 5) want_test.push_back(i);
+  BOOST_TEST(s.test == want_test);
+  BOOST_TEST(s.train.size() + s.test.size() == group.size());
+  const auto folds = group_kfold_splits(group, 3, 42);
+  std::vector<int> seen(group.size(), 0);
+  for (const auto& f : folds)
+    for (std::size_t i : f.test) {
+      ++seen[i];
+      for (std::size_t j : f.train) BOOST_TEST(group[j] != group[i]);
+    }
+  BOOST_TEST(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));
+}
+
 // ------------------------------------------------------------- retrieval --
 
 // Images i1..i4 and utterances u1..u5 in 2-d; the expected ranks are worked
@@ -488,6 +510,7 @@ BOOST_AUTO_TEST_CASE(ctm_and_phone_means) {
   BOOST_TEST((d.x == std::vector<float>{2, 20, 5, 50, 7, 70}));
   BOOST_TEST((d.classes == std::vector<std::string>{"a", "b"}));
   BOOST_TEST((d.y == std::vector<std::uint32_t>{0, 1, 0}));
+  BOOST_TEST((d.group == std::vector<std::uint32_t>{0, 0, 1}));  // u1, u1, u2
 
   {
     std::ofstream f(path);
