@@ -340,23 +340,25 @@ void generate_corpus(const CorpusOptions& opt, const std::string& out, const Pro
     if (!sp.images.empty()) {
       write_text_file(dir / "utt2img", utt2img);
       ArchiveWriter images((dir / "images.sbt").string());
+      const bool keep = sp.name != "train";  // utt-images.sbt below reuses them
+      std::vector<std::vector<float>> kept;
       for (std::size_t i = 0; i < sp.images.size(); ++i) {
         img2scene += sp.images[i] + " " + describe(sp.scenes[i]) + "\n";
-        const std::vector<float> v = image_vector(map, sp.scenes[i], opt.seed, sp.image_index[i]);
+        std::vector<float> v = image_vector(map, sp.scenes[i], opt.seed, sp.image_index[i]);
         images.write_f32(sp.images[i], {static_cast<std::int64_t>(v.size())}, v.data());
+        if (keep) kept.push_back(std::move(v));
       }
       images.close();
       write_text_file(dir / "img2scene", img2scene);
       // Evaluation splits also get each utterance's image vector keyed by
       // the utterance: RSA against the image space (the paper's Table 4)
       // compares utterance by utterance, and sb-rsa matches items by key.
-      if (sp.name != "train") {
+      if (keep) {
         std::map<std::string, std::size_t> index;
         for (std::size_t i = 0; i < sp.images.size(); ++i) index[sp.images[i]] = i;
         ArchiveWriter by_utt((dir / "utt-images.sbt").string());
         for (const auto& c : sp.captions) {
-          const std::size_t i = index.at(c.image);
-          const std::vector<float> v = image_vector(map, sp.scenes[i], opt.seed, sp.image_index[i]);
+          const std::vector<float>& v = kept[index.at(c.image)];
           by_utt.write_f32(c.utt, {static_cast<std::int64_t>(v.size())}, v.data());
         }
         by_utt.close();
