@@ -1025,6 +1025,61 @@ BOOST_AUTO_TEST_CASE(loading_checks_names_and_shapes) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(results_do_not_depend_on_the_thread_count) {
+  // Same seed, same build: the loss and every gradient are the same bits
+  // with 1 and with 2 threads (sb's kernel splits products by columns; each
+  // element is still one sum in one order). With OpenBLAS products the
+  // split may round differently: a tolerance there.
+  // Sizes large enough that products are split between threads.
+  std::vector<std::vector<float>> grads[2];
+  std::vector<float> outs[2];
+  for (int run = 0; run < 2; ++run) {
+    set_num_threads(run + 1);
+    Rng init(81);
+    Conv1d conv(be(), "speech.conv", {}, init);
+    Gru gru(be(), "speech.gru", 64, 128, 2, init);
+    Attention att(be(), "s2i.attn", 128, 64, init);
+    Rng data(82);
+    SeqData d = random_seqs(data, {60, 41, 57, 23, 60, 12}, 13);
+    const SeqShape cs = conv.output_shape(d.shape);
+    const float* y = att.forward(gru.forward(conv.forward(d.batch.data(), d.shape), cs), cs);
+    outs[run].assign(y, y + 6 * 128);
+    std::vector<Parameter*> ps = conv.parameters();
+    for (auto* p : gru.parameters()) ps.push_back(p);
+    for (auto* p : att.parameters()) ps.push_back(p);
+    zero_grad(ps);
+    const auto c = random_vec(data, 6 * 128);
+    Buffer dy(be(), c.size()), g1(be(), cs.rows() * 128), g2(be(), cs.rows() * 64);
+    dy.upload(c.data(), c.size());
+    att.backward(dy.data(), g1.data());
+    gru.backward(g1.data(), g2.data());
+    conv.backward(g2.data(), nullptr);
+    for (auto* p : ps) grads[run].push_back(p->grad.to_host());
+  }
+  set_num_threads(1);
+  const bool exact = cpu_backend().row_independent_products();
+  if (exact)
+    BOOST_TEST(same_bits(outs[0].data(), outs[1].data(), outs[0].size()));
+  else
+    BOOST_TEST(rel_diff(outs[1].data(), outs[0].data(), outs[0].size()) < 1e-5);
+  // (Without exactness: U's bias gradient is zero by construction, pure
+  // rounding noise, so differences are measured against the largest
+  // gradient of all.)
+  double global = 0;
+  for (const auto& g : grads[0])
+    for (float x : g) global = std::max(global, static_cast<double>(std::fabs(x)));
+  for (std::size_t i = 0; i < grads[0].size(); ++i) {
+    if (exact) {
+      BOOST_TEST(same_bits(grads[0][i].data(), grads[1][i].data(), grads[0][i].size()));
+    } else {
+      double err = 0;
+      for (std::size_t j = 0; j < grads[0][i].size(); ++j)
+        err = std::max(err, static_cast<double>(std::fabs(grads[0][i][j] - grads[1][i][j])));
+      BOOST_TEST(err <= 1e-5 * global);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(training_reduces_the_loss) {
   // End to end: a few Adam steps on a fixed batch lower the loss.
   gradients::TinyModel m;
