@@ -12,12 +12,12 @@
 #include <unordered_map>
 
 #include "audio/extract.h"
+#include "audio/inputs.h"
 #include "audio/resample.h"
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "io/archive.h"
-#include "io/table.h"
 
 namespace {
 
@@ -39,12 +39,6 @@ const char* kEpilog =
     "  sb-mfcc --raw --rate 16000 --format s16le - < audio.pcm | sb-tensor cat\n"
     "\nSee also: sb-tensor(1), sbt(5), sb(7)\n";
 
-struct Input {
-  std::string key;
-  std::string source;  // a path, "-", or a command ending in '|'
-  std::string origin;  // "wav.scp:12" for messages, or ""
-};
-
 // An utterance whose features exceed this (about 3 minutes at 13 columns) is
 // not held in memory: it is streamed into the archive (input from a file, no
 // CMVN), so memory does not grow with the length of the audio. Holding one
@@ -60,54 +54,13 @@ struct Result {
   std::string error;
 };
 
-std::string key_of(const std::string& path) {
-  std::string b = path.substr(path.find_last_of('/') + 1);
-  std::size_t dot = b.find_last_of('.');
-  if (dot != std::string::npos && dot > 0) b.resize(dot);
-  return b;
-}
-
-void add_scp(const std::string& path, std::vector<Input>& out) {
-  for (const TableEntry& e : read_table(path))
-    out.push_back({e.key, e.value, cat(path == "-" ? "<stdin>" : path, ":", e.line)});
-}
-
-// Runs a wav.scp command ("sox a.mp3 -t wav - |") and keeps its output.
-std::vector<unsigned char> run_command(const std::string& cmd) {
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) fail("cannot run '", cmd, "'");
-  std::vector<unsigned char> bytes;
-  unsigned char buf[1 << 16];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) bytes.insert(bytes.end(), buf, buf + got);
-  int status = ::pclose(p);
-  if (status != 0) fail("command '", cmd, "' failed (status ", status, ")");
-  return bytes;
-}
-
-std::unique_ptr<AudioReader> open_input(const Input& in, const MfccOptions& o, const RawFormat* raw,
-                                        std::vector<unsigned char>* stdin_bytes) {
-  std::string_view src = trim(in.source);
-  if (!src.empty() && src.back() == '|') {
-    std::string cmd(trim(src.substr(0, src.size() - 1)));
-    return std::make_unique<AudioReader>(run_command(cmd), cmd, o.channel, raw);
-  }
-  if (src == "-") return std::make_unique<AudioReader>(std::move(*stdin_bytes), "<stdin>", o.channel, raw);
-  return std::make_unique<AudioReader>(std::string(src), o.channel, raw);
-}
-
-bool is_file(const Input& in) {
-  std::string_view src = trim(in.source);
-  return src != "-" && !src.empty() && src.back() != '|';
-}
-
-Result compute(const Input& in, const MfccOptions& o, const RawFormat* raw,
+Result compute(const AudioSource& in, const MfccOptions& o, const RawFormat* raw,
                std::vector<unsigned char>* stdin_bytes) {
   Result r;
   try {
     if (std::string why = key_problem(in.key); !why.empty()) fail("bad key '", in.key, "': ", why);
-    auto reader = open_input(in, o, raw, stdin_bytes);
-    if (is_file(in) && o.cmvn == Cmvn::None) {
+    auto reader = open_source(in, o.channel, raw, stdin_bytes);
+    if (in.is_file() && o.cmvn == Cmvn::None) {
       try {
         r.plan = plan_utterance(reader->info(), o);
       } catch (const UsageError&) {
@@ -209,27 +162,27 @@ int mfcc_main(int argc, char** argv) {
   const bool strict = r.count("strict") > 0;
 
   // The inputs, in order. stdin serves one reader at most.
-  std::vector<Input> inputs;
+  std::vector<AudioSource> inputs;
   int stdin_users = 0;
   if (r.count("scp"))
     for (const auto& s : r["scp"].as<std::vector<std::string>>()) {
       stdin_users += s == "-";
-      add_scp(s, inputs);
+      for (auto& e : read_wav_scp(s)) inputs.push_back(std::move(e));
     }
   if (r.count("inputs"))
     for (const auto& s : r["inputs"].as<std::vector<std::string>>()) {
       if (s.size() > 4 && s.compare(s.size() - 4, 4, ".scp") == 0) {
-        add_scp(s, inputs);
+        for (auto& e : read_wav_scp(s)) inputs.push_back(std::move(e));
       } else {
         stdin_users += s == "-";
-        inputs.push_back({s == "-" ? r["key"].as<std::string>() : key_of(s), s, ""});
+        inputs.push_back({s == "-" ? r["key"].as<std::string>() : key_from_path(s), s, ""});
       }
     }
   if (!r.count("scp") && !r.count("inputs")) {
     inputs.push_back({r["key"].as<std::string>(), "-", ""});
     stdin_users = 1;
   }
-  for (const auto& in : inputs) stdin_users += in.origin.size() && trim(in.source) == "-";
+  for (const auto& in : inputs) stdin_users += !in.origin.empty() && in.is_stdin();
   if (stdin_users > 1) usage_fail("standard input can be read only once");
   std::unordered_map<std::string, std::size_t> seen;
   for (std::size_t i = 0; i < inputs.size(); ++i)
@@ -251,7 +204,7 @@ int mfcc_main(int argc, char** argv) {
     if (strict) fail(error);
     cli::warn(cat(error, " (skipped)"));
   };
-  auto deliver = [&](const Input& in, Result& res) {
+  auto deliver = [&](const AudioSource& in, Result& res) {
     if (!res.error.empty()) return skip(res.error);
     const std::int64_t shape[2] = {res.plan.rows, res.plan.dim};
     if (res.deferred) {

@@ -13,10 +13,12 @@
 #include <limits>
 #include <numbers>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "audio/audio.h"
 #include "audio/extract.h"
+#include "audio/inputs.h"
 #include "audio/mfcc.h"
 #include "audio/resample.h"
 #include "core/error.h"
@@ -438,6 +440,29 @@ BOOST_AUTO_TEST_CASE(max_seconds_cuts) {
   auto all = extract_mfcc(full, {}, "k");
   // The first frames see the same samples.
   BOOST_TEST(std::equal(c.begin(), c.begin() + 13 * 40, all.begin()));
+}
+
+BOOST_AUTO_TEST_CASE(sources) {
+  BOOST_TEST(key_from_path("a/b/utt1.wav") == "utt1");
+  BOOST_TEST(key_from_path("x.tar.gz") == "x.tar");
+  BOOST_TEST(key_from_path("dir/.hidden") == ".hidden");
+  fs::path scp = fs::temp_directory_path() / ("sb-test-audio-" + std::to_string(::getpid()) + ".scp");
+  {
+    std::ofstream f(scp);
+    f << "u1 " << (testdata() / "short-16k.wav").string() << "\n\n"
+      << "u2 cat " << (testdata() / "short-16k.wav").string() << " |\n";
+  }
+  auto list = read_wav_scp(scp.string());
+  fs::remove(scp);
+  BOOST_TEST_REQUIRE(list.size() == 2u);
+  BOOST_TEST((list[0].key == "u1" && list[0].is_file()));
+  BOOST_TEST(list[1].is_command());
+  BOOST_TEST(list[1].origin == scp.string() + ":3");
+  auto a = open_source(list[0], -1, nullptr, nullptr);
+  auto b = open_source(list[1], -1, nullptr, nullptr);
+  BOOST_TEST((extract_mfcc(*a, {}, "k") == extract_mfcc(*b, {}, "k")));
+  BOOST_CHECK_THROW(run_command("exit 3"), Error);
+  BOOST_TEST((run_command("printf abc") == std::vector<unsigned char>{'a', 'b', 'c'}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,63 @@
+#include "audio/inputs.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/strings.h"
+#include "io/table.h"
+
+namespace sb {
+
+bool AudioSource::is_stdin() const { return trim(source) == "-"; }
+
+bool AudioSource::is_command() const {
+  std::string_view s = trim(source);
+  return !s.empty() && s.back() == '|';
+}
+
+std::string key_from_path(const std::string& path) {
+  std::string b = path.substr(path.find_last_of('/') + 1);
+  std::size_t dot = b.find_last_of('.');
+  if (dot != std::string::npos && dot > 0) b.resize(dot);
+  return b;
+}
+
+std::vector<AudioSource> read_wav_scp(const std::string& path) {
+  std::vector<AudioSource> out;
+  for (const TableEntry& e : read_table(path))
+    out.push_back({e.key, e.value, cat(path == "-" ? "<stdin>" : path, ":", e.line)});
+  return out;
+}
+
+std::vector<unsigned char> run_command(const std::string& cmd) {
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) fail("cannot run '", cmd, "'");
+  std::vector<unsigned char> bytes;
+  unsigned char buf[1 << 16];
+  std::size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) bytes.insert(bytes.end(), buf, buf + got);
+  const int status = ::pclose(p);
+  if (status == -1) fail("command '", cmd, "': cannot wait for it");
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+    fail("command '", cmd, "' failed (exit status ", WEXITSTATUS(status), ")");
+  if (WIFSIGNALED(status)) fail("command '", cmd, "' killed by signal ", WTERMSIG(status));
+  return bytes;
+}
+
+std::unique_ptr<AudioReader> open_source(const AudioSource& s, int channel, const RawFormat* raw,
+                                         std::vector<unsigned char>* stdin_bytes) {
+  std::string_view src = trim(s.source);
+  if (s.is_command()) {
+    std::string cmd(trim(src.substr(0, src.size() - 1)));
+    return std::make_unique<AudioReader>(run_command(cmd), cmd, channel, raw);
+  }
+  if (s.is_stdin()) {
+    if (!stdin_bytes) fail("<stdin>: standard input is not available here");
+    return std::make_unique<AudioReader>(std::move(*stdin_bytes), "<stdin>", channel, raw);
+  }
+  return std::make_unique<AudioReader>(std::string(src), channel, raw);
+}
+
+}  // namespace sb
