@@ -131,8 +131,10 @@ int embed_main(int argc, char** argv) {
   sb::set_num_threads(threads);
 
   const std::string model_path = r["model"].as<std::string>();
-  // Products row by row-chunk, so no input's result depends on its batch.
-  model::RowStableBackend backend(cpu_backend());
+  // No input's result may depend on its batch: where the backend's products
+  // do not guarantee that, compute them in fixed row chunks.
+  model::RowStableBackend stable(cpu_backend());
+  Backend& backend = cpu_backend().row_independent_products() ? cpu_backend() : stable;
   auto m = model::Model::load(backend, read_archive(model_path), model_path);
   const auto& mo = m->options();
   if (!mo.tasks.has(model::encoder_task(enc)))

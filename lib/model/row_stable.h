@@ -6,11 +6,14 @@
 // in it (measured: OpenBLAS 0.3.21 on AMD EPYC, rows 48.. of a 96-row call
 // differ from the same rows in an 8-row call). An utterance's embedding
 // would then change with the batch size and with its batch companions.
-// sb-embed promises that it does not, so it runs the model on this adapter:
-// products are computed in chunks of a fixed row count (zero-padded), with a
-// chunk size probed once per product shape so that every position in a
-// chunk gives the same bits. Everything else goes to the wrapped backend.
-// Training does not need it and runs on the plain backend.
+// sb-embed promises that it does not, so where the backend does not
+// guarantee row-independent products itself (Backend::
+// row_independent_products(); the CPU backend does on AVX-512 machines with
+// its own kernel, not where it calls OpenBLAS) it runs the model on this
+// adapter: products are computed in chunks of a fixed row count
+// (zero-padded), with a chunk size probed once per product shape so that
+// every position in a chunk gives the same bits. Everything else goes to
+// the wrapped backend. Training does not need it.
 #pragma once
 #include <map>
 #include <tuple>
@@ -24,6 +27,7 @@ class RowStableBackend : public Backend {
  public:
   explicit RowStableBackend(Backend& inner) : in_(inner) {}
   const char* name() const override { return in_.name(); }
+  bool row_independent_products() const override { return true; }
 
   float* allocate(std::size_t n) override { return in_.allocate(n); }
   void release(float* p) override { in_.release(p); }
