@@ -34,9 +34,11 @@ class Buffer;
 struct PackedOperand;
 
 // One knob for all CPU parallelism. It sets OpenBLAS's thread count and the
-// size of sb's own pool to the same n; sb never calls BLAS from inside its own
-// parallel regions, so the two never multiply. n <= 0 means "all cores".
-// Results are bit-identical for a fixed build and thread count.
+// size of sb's own pool (which splits products on AVX-512 CPUs) to the same
+// n; sb never calls BLAS from inside its own parallel regions, so the two
+// never multiply. n <= 0 means "all cores". Results are bit-identical for a
+// fixed build, machine and thread count -- and, where
+// row_independent_products() holds, for any thread count.
 void set_num_threads(int n);
 int num_threads();
 
