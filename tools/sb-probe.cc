@@ -33,7 +33,7 @@ const char* kEpilog =
     "\n"
     "Examples:\n"
     "  sb-probe --labels data/val/utt2spk val.s2i.sbt\n"
-    "  sb-probe --ctm data/val/ali.ctm --frame-map 6,2,6 --frames val.speech0.sbt\n"
+    "  sb-probe --ctm data/val/ali.ctm -m model.sbt --frames val.speech0.sbt\n"
     "  sb-probe --ctm data/val/ali.ctm --frames data/val/feats.sbt   # MFCC baseline\n"
     "\n"
     "See also: sb-embed(1), sb-rank(1), sb-rsa(1), sb(7)\n";
@@ -61,6 +61,8 @@ int probe_main(int argc, char** argv) {
       ("frames", "the archive holds per-frame activations (implied by --ctm)")
       ("frame-map", "KERNEL,STRIDE,PADDING of the conv front end before these frames",
        cxxopts::value<std::string>()->default_value("1,1,0"))
+      ("m,model", "phone level: take --frame-map from this model's conv settings",
+       cxxopts::value<std::string>())
       ("hop", "feature frame hop in seconds", cxxopts::value<double>()->default_value("0.01"))
       ("C", "inverse L2 regularisation strength (default 100; --ctm: 1)", cxxopts::value<double>())
       ("test-fraction", "share of items tested (default 0.25; --ctm: 0.5)", cxxopts::value<double>())
@@ -99,7 +101,10 @@ int probe_main(int argc, char** argv) {
   }
   opt.threads = r["threads"].as<int>();
   if (opt.threads < 0) usage_fail("--threads must be >= 0, got ", opt.threads);
-  FrameMap map = FrameMap::parse(r["frame-map"].as<std::string>(), "--frame-map");
+  if (r.count("model") && r.count("frame-map")) usage_fail("give -m or --frame-map, not both");
+  if (r.count("model") && !phones) usage_fail("-m goes with --ctm");
+  FrameMap map = r.count("model") ? FrameMap::from_model(r["model"].as<std::string>())
+                                  : FrameMap::parse(r["frame-map"].as<std::string>(), "--frame-map");
   map.hop = r["hop"].as<double>();
   if (!(map.hop > 0 && map.hop < 10)) usage_fail("--hop must be a positive number of seconds, got ", map.hop);
   if (!phones && (r.count("frame-map") || r.count("hop") || r.count("split-by")))

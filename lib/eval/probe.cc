@@ -14,6 +14,7 @@
 #include "core/strings.h"
 #include "eval/probe.h"
 #include "eval/random.h"
+#include "io/archive.h"
 
 namespace sb::eval {
 
@@ -190,6 +191,44 @@ FrameMap FrameMap::parse(std::string_view spec, std::string_view what) {
   if (m.kernel < 1 || m.stride < 1 || m.padding < 0)
     usage_fail(what, ": kernel and stride must be >= 1 and padding >= 0, got '", spec, "'");
   return m;
+}
+
+FrameMap FrameMap::from_model(const std::string& path) {
+  ArchiveReader in(path);
+  Record rec;
+  while (in.next(rec)) {
+    if (rec.key != "options") continue;
+    if (rec.tensor.dtype() != DType::Text) fail(path, ": record 'options' is not text");
+    FrameMap m;
+    bool k = false, s = false, p = false;
+    const std::string_view text = rec.tensor.as_text();
+    std::size_t b = 0, line = 0;
+    while (b < text.size()) {
+      std::size_t e = text.find('\n', b);
+      if (e == std::string_view::npos) e = text.size();
+      ++line;
+      const auto f = split_ws(text.substr(b, e - b));
+      b = e + 1;
+      if (f.size() != 2) continue;
+      const auto value = [&] {
+        const std::string where = cat(path, ": options line ", line, " (", f[0], ")");
+        try {
+          return parse_int(f[1], where);
+        } catch (const UsageError& err) {
+          throw Error(err.what());
+        }
+      };
+      if (f[0] == "conv_kernel") { m.kernel = value(); k = true; }
+      if (f[0] == "conv_stride") { m.stride = value(); s = true; }
+      if (f[0] == "conv_padding") { m.padding = value(); p = true; }
+    }
+    if (!k || !s || !p)
+      fail(path, ": the options record lacks conv_kernel, conv_stride or conv_padding");
+    if (m.kernel < 1 || m.stride < 1 || m.padding < 0)
+      fail(path, ": conv_kernel and conv_stride must be >= 1 and conv_padding >= 0");
+    return m;
+  }
+  fail(path, ": no 'options' record (not a model archive?)");
 }
 
 std::pair<std::size_t, std::size_t> FrameMap::frames(double start, double end,

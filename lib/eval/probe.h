@@ -132,6 +132,10 @@ struct FrameMap {
   double hop = 0.01;
   // Parses "KERNEL,STRIDE,PADDING" (throws UsageError naming `what`).
   static FrameMap parse(std::string_view spec, std::string_view what);
+  // The conv settings of a model archive (sb-train's output): its text
+  // record "options" holds "key value" lines, among them conv_kernel,
+  // conv_stride and conv_padding. Hop stays 0.01 s.
+  static FrameMap from_model(const std::string& path);
   // [begin, end) output frames of the phone, given T output frames.
   std::pair<std::size_t, std::size_t> frames(double start, double end, std::size_t T) const;
 };

@@ -31,3 +31,14 @@ txt2sbt() {
     sb-tensor from-npy --key "$key" "$dir/$n.npy" >>"$out" || return 1
   done
 }
+
+# text2sbt OUT.sbt KEY 'text': a one-record archive holding a text record
+# (a 0-d NumPy byte string, which sb-tensor maps to text).
+text2sbt() {
+  printf '%s' "$3" | perl -e '
+    local $/; my $txt = <STDIN>; my $n = length $txt;
+    my $hdr = "{\x27descr\x27: \x27|S$n\x27, \x27fortran_order\x27: False, \x27shape\x27: (), }";
+    my $len = 10 + length($hdr) + 1; $hdr .= " " x ((64 - $len % 64) % 64) . "\n";
+    binmode STDOUT; print "\x93NUMPY\x01\x00", pack("v", length $hdr), $hdr, $txt;' >"$T/text.npy" &&
+    sb-tensor from-npy --key "$2" "$T/text.npy" >"$1"
+}

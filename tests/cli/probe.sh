@@ -51,6 +51,18 @@ check_out "split by utterance: u1 trains, u2 tests" 0 \
 check_out "frame map changes the segments" 0 \
   'sb-probe --ctm ali.ctm --frame-map 6,2,6 --test-fraction 0.5 act.sbt 2>/dev/null' '^no_frame	[1-9]'
 
+# -m MODEL: the conv settings come from the model's options record.
+text2sbt model.sbt options "$(printf 'hidden 64\nconv_kernel 6\nconv_stride 2\nconv_padding 6\n')"
+check "-m equals --frame-map with the model's values" 0 \
+  '[ "$(sb-probe --ctm ali.ctm -m model.sbt --test-fraction 0.5 act.sbt 2>&1)" = "$(sb-probe --ctm ali.ctm --frame-map 6,2,6 --test-fraction 0.5 act.sbt 2>&1)" ]'
+check_out "-m is not the identity map" 0 'sb-probe --ctm ali.ctm -m model.sbt --test-fraction 0.5 act.sbt 2>/dev/null' \
+  '^no_frame	[1-9]'
+text2sbt nokernel.sbt options "$(printf 'conv_stride 2\nconv_padding 6\n')"
+check_err "-m: options without conv_kernel" 2 'sb-probe --ctm ali.ctm -m nokernel.sbt act.sbt' \
+  'nokernel.sbt: the options record lacks conv_kernel'
+check_err "-m: not a model" 2 'sb-probe --ctm ali.ctm -m act.sbt act.sbt' "act.sbt: no 'options' record"
+check_err "-m with --frame-map" 1 'sb-probe --ctm ali.ctm -m model.sbt --frame-map 1,1,0 act.sbt' 'not both'
+
 # Agreement with scikit-learn on the same features and split.
 if /usr/bin/python3 -c 'import sklearn, numpy' 2>/dev/null; then
   /usr/bin/python3 - <<'PY'
