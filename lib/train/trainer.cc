@@ -35,7 +35,14 @@ namespace {
 
 std::atomic<int> g_stop{0};
 
-extern "C" void on_stop_signal(int sig) { g_stop.store(sig); }
+// The first signal asks for a checkpoint at the end of the step; a second
+// one (an impatient user) ends the process at once, as without a handler.
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop.exchange(sig) != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
 
 int idx(Task t) { return static_cast<int>(t); }
 
@@ -413,6 +420,13 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
     opt.restore_from_text(o->tensor.as_text(), opt.resume);
   }
   const model::TaskSet tasks = mo.tasks;
+  {
+    // Fail now, not after the first epoch, when the model cannot be written.
+    const auto slash = opt.output.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : opt.output.substr(0, slash + 1);
+    if (::access(dir.c_str(), W_OK) != 0)
+      fail(opt.output, ": cannot write into ", dir, ": ", std::strerror(errno));
+  }
 
   // ---- data
   std::map<std::string, std::unique_ptr<DataDir>> dirs;
@@ -522,7 +536,8 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
     std::size_t n = 0;
     for (auto* p : model->parameters()) n += p->numel();
     msg.info(cat("tasks ", tasks.str(), ", layers ", mo.layers.str(), ", hidden ", mo.hidden, ", ", n,
-                 " parameters; training examples:", sizes, "; vocabulary ", mo.vocab_size(), " symbols"));
+                 " parameters; training examples:", sizes,
+                 tasks.st || tasks.ti ? cat("; vocabulary ", mo.vocab.size(), " characters + unknown") : std::string()));
   }
 
   // ---- log

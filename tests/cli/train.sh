@@ -32,6 +32,8 @@ check_err "non-aligned preset with one directory" 1 \
   'sb-train --preset row3 --data train -o m.sbt' 'NON-ALIGNED'
 check_err "cuda is reported as unavailable" 2 \
   "sb-train --device cuda --data train -o m.sbt" 'CUDA backend is not available'
+check_err "an output directory that does not exist fails before training" 2 \
+  "sb-train --data train $SMALL -o nodir/m.sbt" 'nodir/m.sbt: cannot write into nodir/'
 check_err "missing file names the file" 2 \
   "sb-train --data libri $SMALL -o m.sbt" 'libri/utt2img: no such file'
 check_err "st without text names the file" 2 \
