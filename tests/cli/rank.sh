@@ -48,7 +48,17 @@ check_out "reverse tie rule (u2 before u5)" 0 'cat rr.txt' '^i1 4 u5 '
 check_out "threads do not change ranks" 0 \
   'sb-rank --gold utt2img --threads 3 --ranks r3.txt utts.sbt imgs.sbt >/dev/null && cmp ranks.txt r3.txt && echo same' '^same$'
 
+check_out "queries on standard input" 0 'sb-rank --gold utt2img -k 1,2,3 - imgs.sbt < utts.sbt' '^R@2	0.6$'
+
 # Errors.
+sb-tensor head -n 0 utts.sbt >empty.sbt
+check_err "empty archive" 2 'sb-rank --gold utt2img empty.sbt imgs.sbt' 'empty.sbt: no records'
+txt2sbt nan.sbt <<'END'
+u1 1 0
+u2 nan 1
+END
+check_err "NaN in a vector" 2 'sb-rank --gold utt2img nan.sbt imgs.sbt' 'nan.sbt: record 2 \(u2\): contains NaN or infinity'
+check_err "both archives on stdin" 1 'sb-rank --gold utt2img - - < utts.sbt' 'only one archive can be standard input'
 printf 'u1 i3\nu2 i7\nu3 i4\nu4 i2\nu5 i1\n' >bad_gold
 check_err "gold image missing" 2 'sb-rank --gold bad_gold utts.sbt imgs.sbt' \
   "bad_gold: line 2: gold image 'i7' of 'u2' is not in imgs.sbt"

@@ -72,6 +72,12 @@ printf 'a caf\xe9\n' >latin1
 check_err "malformed UTF-8" 2 'sb-rsa vec.sbt text:latin1' 'latin1.*line 1'
 cat vec.sbt vec.sbt >dupvec.sbt
 check_err "duplicate key in archive" 2 'sb-rsa dupvec.sbt text:text' 'dupvec.sbt: record 4 \(a\): duplicate key'
+txt2sbt nanframes.sbt <<'END'
+a 2x2: 1 1 inf 0
+END
+check_err "infinity under mean:" 2 'sb-rsa mean:nanframes.sbt vec.sbt' 'nanframes.sbt: record 1 \(a\): contains NaN or infinity'
+sb-tensor head -n 0 vec.sbt >empty.sbt
+check_err "empty archive" 2 'sb-rsa empty.sbt text:text' 'empty.sbt: no items'
 check_err "missing archive" 2 'sb-rsa nosuch.sbt text:text' 'nosuch.sbt'
 check_err "missing text" 2 'sb-rsa vec.sbt text:nosuch' 'nosuch'
 check_err "--sample too large" 2 'sb-rsa --sample 41 A.sbt B.sbt' '--sample 41 is more than the 40 common items'
