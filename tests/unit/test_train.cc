@@ -290,7 +290,8 @@ BOOST_AUTO_TEST_CASE(training_learns_and_resumes_identically) {
     return std::stod(f);
   };
   BOOST_TEST(field(last, 3) < 0.8 * field(row, 3));  // loss_si falls
-  BOOST_TEST(field(last, 7) > 1.0 / 12);               // R@1 above chance
+  BOOST_TEST_MESSAGE("loss_si " << field(row, 3) << " -> " << field(last, 3) << ", R@1 " << field(last, 7));
+  BOOST_TEST(field(last, 7) >= 2.0 / 12);  // R@1 at least twice chance (two images share each pattern: 0.5 at best)
 
   TrainOptions first = o;
   first.epochs = 3;
