@@ -290,10 +290,13 @@ void generate_corpus(const CorpusOptions& opt, const std::string& out, const Pro
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) fail(root.string(), ": cannot create: ", ec.message());
+  // Refuse before touching anything, so a refusal leaves no half-made split.
+  if (!opt.force)
+    for (const auto& sp : splits)
+      if (fs::exists(root / sp.name)) fail((root / sp.name).string(), ": exists (use --force to replace it)");
   for (const auto& sp : splits) {
     const fs::path dir = root / sp.name;
     if (fs::exists(dir)) {
-      if (!opt.force) fail(dir.string(), ": exists (use --force to replace it)");
       fs::remove_all(dir, ec);
       if (ec) fail(dir.string(), ": cannot remove: ", ec.message());
     }
