@@ -97,8 +97,11 @@ std::vector<QueryRank> rank_queries(const float* queries, std::size_t nq, const 
       next = blocks;
     }
   };
-  if (workers <= 1) {
-    work();  // BLAS may use its own threads here
+  if (workers <= 1 && opt.threads != 1) {
+    work();  // one block: BLAS may use its own threads here
+  } else if (workers <= 1) {
+    BlasSingleThread single;  // --threads 1 means one thread, BLAS included
+    work();
   } else {
     BlasSingleThread single;
     std::vector<std::thread> pool;

@@ -199,7 +199,10 @@ std::size_t visit_blocks(const Similarity& a, const Similarity* b, int threads,
       next = blocks;
     }
   };
-  if (workers <= 1) {
+  if (workers <= 1 && threads != 1) {
+    work();  // one block: BLAS may use its own threads here
+  } else if (workers <= 1) {
+    BlasSingleThread single;  // --threads 1 means one thread, BLAS included
     work();
   } else {
     BlasSingleThread single;
