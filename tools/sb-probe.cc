@@ -75,7 +75,7 @@ int probe_main(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value("segment"))
       ("threads", "binary models trained at once (0 = all cores)",
        cxxopts::value<int>()->default_value("0"))
-      ("inputs", "", cxxopts::value<std::vector<std::string>>());
+      ("inputs", "the inputs, also given without the option name", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   const auto r = cli::parse(opts, argc, argv, kEpilog);
 

@@ -83,7 +83,7 @@ int rank_main(int argc, char** argv) {
       ("top-out", "where --top writes 'query position target score' ('-' = stdout)",
        cxxopts::value<std::string>()->default_value("-"))
       ("threads", "worker threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-      ("inputs", "", cxxopts::value<std::vector<std::string>>());
+      ("inputs", "the inputs, also given without the option name", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   const auto r = cli::parse(opts, argc, argv, kEpilog);
 
