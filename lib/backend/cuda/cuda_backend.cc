@@ -88,7 +88,7 @@ class CudaBackend final : public Backend {
       (void)cudaGetLastError();  // not sticky: the next checked call must not see it
       fail("out of GPU memory allocating ", bytes, " bytes");
     }
-    SB_CUDA_CHECK(err);
+    cuda::check_cuda(err, "cudaMalloc(&p, bytes)", __FILE__, __LINE__);
     SB_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_));
     return static_cast<float*>(p);
   }
