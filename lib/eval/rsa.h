@@ -35,7 +35,9 @@ class Similarity {
   // several threads at once.
   virtual void block(std::size_t r0, std::size_t r1, std::size_t c0, float* out,
                      std::size_t ld) const = 0;
-  // Rows per block that keep one block of scores near `bytes`.
+  // At most this many rows per block (fewer when n is large, to keep a
+  // block under 64 MB): small for costly similarities, so that threads
+  // share the work evenly.
   virtual std::size_t preferred_rows() const { return 64; }
 };
 
