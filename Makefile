@@ -117,7 +117,7 @@ install: build
 	meson install -C $(BUILD)
 
 man: deps-dev
-	@for md in man/*.md; do out=$${md%.md}; pandoc -s -t man $$md -o $$out && echo "$$md -> $$out"; done
+	@for md in man/*.md; do out=$${md%.md}; pandoc -s -f markdown-smart -t man $$md -o $$out && echo "$$md -> $$out"; done
 
 cross-arm64:
 	bash tests/cross/arm64.sh
