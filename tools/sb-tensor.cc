@@ -103,8 +103,8 @@ int tensor_main(int argc, char** argv) {
       ("key", "from-npy: record key for a single .npy; to-npy: the record to write", cxxopts::value<std::string>())
       ("p,precision", "cat: significant digits (1..17)", cxxopts::value<int>()->default_value("7"))
       ("level", "zstd level for written archives (1..19)", cxxopts::value<int>()->default_value(std::to_string(kDefaultZstdLevel)))
-      ("f,force", "write binary data even to a terminal")
-      ("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
+      ("f,force", "write binary data even to a terminal");
+  opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   auto r = cli::parse(opts, argc - 1, argv + 1, std::string("\n") + kCommands);
   std::vector<std::string> in = inputs_or_stdin(r);

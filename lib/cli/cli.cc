@@ -32,7 +32,10 @@ cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv, const 
   try {
     auto r = opts.parse(argc, argv);
     if (r.count("help")) {
-      std::cout << opts.help() << epilog;
+      std::vector<std::string> shown;
+      for (const auto& g : opts.groups())
+        if (g != kPositional) shown.push_back(g);
+      std::cout << opts.help(shown) << epilog;
       if (!epilog.empty() && epilog.back() != '\n') std::cout << '\n';
       std::cout.flush();
       throw Exit{kExitOk};

@@ -30,6 +30,10 @@ const std::string& tool_name();
 cxxopts::Options make_options(const std::string& summary,
                               const std::string& positional_help = "");
 
+// Options added to this group (opts.add_options(cli::kPositional)) carry the
+// positional arguments; --help does not list them (the usage line does).
+inline constexpr const char* kPositional = "positional";
+
 // Parses; handles --help (prints help + `epilog` to stdout, exits 0) and
 // --version. Unknown options and bad values become UsageError.
 cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv,
