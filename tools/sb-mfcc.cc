@@ -118,8 +118,8 @@ int mfcc_main(int argc, char** argv) {
       ("j,jobs", "utterances in parallel (output order unchanged)", cxxopts::value<int>()->default_value("1"))
       ("strict", "stop at the first bad input")
       ("q,quiet", "no summary line")
-      ("f,force", "write binary data even to a terminal")
-      ("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
+      ("f,force", "write binary data even to a terminal");
+  opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   auto r = cli::parse(opts, argc, argv, kEpilog);
 

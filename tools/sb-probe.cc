@@ -74,8 +74,8 @@ int probe_main(int argc, char** argv) {
       ("split-by", "phone level: split over 'segment's (the peer) or whole 'utterance's (the paper)",
        cxxopts::value<std::string>()->default_value("segment"))
       ("threads", "binary models trained at once (0 = all cores)",
-       cxxopts::value<int>()->default_value("0"))
-      ("inputs", "the inputs, also given without the option name", cxxopts::value<std::vector<std::string>>());
+       cxxopts::value<int>()->default_value("0"));
+  opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   const auto r = cli::parse(opts, argc, argv, kEpilog);
 

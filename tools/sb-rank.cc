@@ -82,8 +82,8 @@ int rank_main(int argc, char** argv) {
       ("top", "write each query's K best targets (to --top-out)", cxxopts::value<long long>()->default_value("0"))
       ("top-out", "where --top writes 'query position target score' ('-' = stdout)",
        cxxopts::value<std::string>()->default_value("-"))
-      ("threads", "worker threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-      ("inputs", "the inputs, also given without the option name", cxxopts::value<std::vector<std::string>>());
+      ("threads", "worker threads (0 = all cores)", cxxopts::value<int>()->default_value("0"));
+  opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   const auto r = cli::parse(opts, argc, argv, kEpilog);
 

@@ -88,8 +88,8 @@ int rsa_main(int argc, char** argv) {
        cxxopts::value<long long>()->default_value("0"))
       ("levenshtein", "text distance algorithm: bitparallel or dp (the slow reference)",
        cxxopts::value<std::string>()->default_value("bitparallel"))
-      ("threads", "worker threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-      ("inputs", "the inputs, also given without the option name", cxxopts::value<std::vector<std::string>>());
+      ("threads", "worker threads (0 = all cores)", cxxopts::value<int>()->default_value("0"));
+  opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   const auto r = cli::parse(opts, argc, argv, kEpilog);
 
