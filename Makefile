@@ -12,7 +12,7 @@ SB_BIN      = $(abspath $(BUILD))/tools
 DEB_BUILD  = g++ meson ninja-build pkg-config libsndfile1-dev libkissfft-dev \
              libzstd-dev zlib1g-dev libcxxopts-dev libboost-test-dev libopenblas-dev \
              liblinear-dev libsoxr-dev libespeak-ng-dev
-DEB_TEST   = espeak-ng sox python3-numpy time
+DEB_TEST   = espeak-ng sox python3-numpy python3-sklearn time
 DEB_DEMO   = gnuplot-nox
 DEB_DEV    = clang libclang-rt-14-dev pandoc
 DEB_BENCH  = sptk python3-torch python3-sklearn hyperfine
