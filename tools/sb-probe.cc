@@ -123,7 +123,9 @@ int probe_main(int argc, char** argv) {
   if (!phones) {
     const std::string table_path = r["labels"].as<std::string>();
     const auto labels = read_table_map(table_path);
-    const KeyedRows v = read_vectors(path);
+    // mean:ARCHIVE averages T x F matrices over time (MFCC baselines), as in sb-rsa.
+    const bool mean = path.rfind("mean:", 0) == 0;
+    const KeyedRows v = mean ? read_vectors(path.substr(5), Pooling::Mean) : read_vectors(path);
     std::vector<std::string> y;
     for (std::size_t i = 0; i < v.size(); ++i) {
       const auto it = labels.find(v.keys[i]);

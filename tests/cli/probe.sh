@@ -155,3 +155,25 @@ check_err "C not positive" 1 'sb-probe --labels utt2spk -C 0 sep.sbt' '-C must b
 check_err "bad --standardize" 1 'sb-probe --labels utt2spk --standardize=maybe sep.sbt' '--standardize must be yes or no'
 check_err "too many folds" 2 'sb-probe --labels utt2spk --folds 61 sep.sbt' 'cannot make 61 folds of 60 items'
 check_out "--help to stdout" 0 'sb-probe --help' 'See also'
+
+# mean:ARCHIVE averages matrices over time before probing (the MFCC baseline).
+check_err "mean: needs matrices" 2 'sb-probe --labels utt2spk mean:sep.sbt' 'expected a T x F matrix'
+if have_numpy; then
+  /usr/bin/python3 - <<'PY'
+import numpy as np
+rng = np.random.default_rng(3)
+arrs = {}
+with open('utt2spk') as f:
+    for line in f:
+        k, s = line.split()
+        c = int(s[3:])
+        # 5 frames whose mean is 4 at the speaker's dimension: separable only after averaging.
+        m = rng.normal(0, 0.3, (5, 4)).astype(np.float32); m[:, c] += 4; m[0] += 20 * rng.normal(0, 1, 4).astype(np.float32); m[1] -= m[0] - m[0].mean()
+        arrs[k] = m
+np.savez('frames.npz', **arrs)
+PY
+  sb-tensor from-npy frames.npz > frames.sbt
+  check_out "mean: probes the time-averaged matrices" 0 'sb-probe --labels utt2spk mean:frames.sbt' '^items	60$'
+else
+  skip "mean: positive case" "/usr/bin/python3 has no numpy"
+fi
