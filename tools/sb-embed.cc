@@ -93,8 +93,8 @@ int embed_main(int argc, char** argv) {
       ("o,output", "output archive", cxxopts::value<std::string>()->default_value("-"))
       ("batch", "inputs per batch (1..4096; speed only)", cxxopts::value<int>()->default_value("32"))
       ("device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))
-      ("threads", "CPU threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-      ("input", "", cxxopts::value<std::string>()->default_value("-"));
+      ("threads", "CPU threads (0 = all cores)", cxxopts::value<int>()->default_value("0"));
+  opts.add_options(cli::kPositional)("input", "", cxxopts::value<std::string>()->default_value("-"));
   opts.parse_positional({"input"});
   auto r = cli::parse(opts, argc, argv, kEpilog);
   if (!r.unmatched().empty()) usage_fail("unexpected argument '", r.unmatched().front(), "'");
