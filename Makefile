@@ -3,6 +3,7 @@
 #   make demo    the sample pipeline: corpus -> features -> training -> evaluation
 # Everything else: make help.
 
+SHELL      := /bin/bash
 BUILD      ?= build
 MESON_OPTS ?=
 JOBS       ?= $(shell nproc)
