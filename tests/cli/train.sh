@@ -131,7 +131,7 @@ RES="--preset row6 --data train --val val --batch 4 --log-every 1 $SMALL"
 sb-train $RES --epochs 2 -o straight.sbt 2>/dev/null
 sb-train $RES --epochs 2 -o killed.sbt 2> killed.err &
 pid=$!
-for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 2/2 step' killed.err 2>/dev/null && break; sleep 0.01; done
+for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 2/2 step' killed.err 2>/dev/null && break; sleep 0.002; done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 check "killed during epoch 2 (no epoch-2 checkpoint)" 0 '[ -e killed.epoch01.sbt ] && [ ! -e killed.epoch02.sbt ]'
 check_err "resume from the epoch-1 checkpoint" 0 \
@@ -149,11 +149,16 @@ check_err "a final model is not a checkpoint" 2 \
 
 # SIGINT mid-epoch: a checkpoint of the exact position, exit 130, and a
 # resumed run that ends bit-identical to an uninterrupted one.
+# Training these toy sizes runs hundreds of steps a second, so the run is
+# frozen (SIGSTOP) as soon as it reports step 3 of epoch 1, signalled while
+# frozen, and only then continued: the interrupt lands mid-epoch whatever the
+# machine's speed or load.
 sb-train $RES --epochs 2 -o int.sbt 2> int.err &
 pid=$!
-for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 2/2 step 3/' int.err 2>/dev/null && break; sleep 0.01; done
-kill -INT $pid; wait $pid; rc=$?
+for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 1/2 step 3/' int.err 2>/dev/null && break; sleep 0.002; done
+kill -STOP $pid; kill -INT $pid; kill -CONT $pid; wait $pid; rc=$?
 check "SIGINT exits 130" 0 "[ $rc = 130 ]"
+check "the interrupted run did not finish" 0 "[ ! -e int.epoch02.sbt ]"
 check_out "SIGINT leaves a checkpoint and says how to resume" 0 'cat int.err' 'continue with --resume int.interrupted.sbt'
 check "resume mid-epoch from the interrupted checkpoint" 0 \
   "sb-train --resume int.interrupted.sbt --data train --val val --epochs 2 --threads 1 -o int.sbt"
