@@ -51,7 +51,7 @@ Tensor random_f32(std::vector<std::int64_t> shape, unsigned seed) {
 
 bool same(const Tensor& a, const Tensor& b) {
   return a.dtype() == b.dtype() && a.shape() == b.shape() && a.nbytes() == b.nbytes() &&
-         std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0;
+         (a.nbytes() == 0 || std::memcmp(a.bytes(), b.bytes(), a.nbytes()) == 0);
 }
 
 // Expects `f` to throw sb::Error whose message contains `part`.
