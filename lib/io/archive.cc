@@ -44,6 +44,16 @@ std::uint64_t get_u64(const unsigned char* p) {
   return v;
 }
 
+// A record item's header, validated: what write() and begin_record() share.
+struct RecordHead {
+  unsigned char bytes[8 + 8 * kMaxRank];
+  std::size_t size;        // header bytes used
+  std::uint64_t payload;   // data bytes the record must carry
+};
+
+RecordHead encode_record_head(std::string_view key, DType dtype, std::span<const std::int64_t> shape,
+                              const std::string& where);
+
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
 }  // namespace
@@ -59,6 +69,32 @@ std::string key_problem(std::string_view key) {
   if (!valid_utf8(key)) return "key is not valid UTF-8";
   return "";
 }
+
+namespace {
+
+RecordHead encode_record_head(std::string_view key, DType dtype, std::span<const std::int64_t> shape,
+                              const std::string& where) {
+  if (const std::string why = key_problem(key); !why.empty()) fail(where, ": ", why);
+  if (shape.size() > static_cast<std::size_t>(kMaxRank)) fail(where, ": rank ", shape.size(), " exceeds ", kMaxRank);
+  if (dtype == DType::Text && shape.size() != 1) fail(where, ": a text record has rank 1");
+  std::uint64_t numel = 1;
+  for (std::int64_t d : shape) {
+    if (d < 0) fail(where, ": negative dimension");
+    numel *= static_cast<std::uint64_t>(d);
+  }
+  RecordHead h;
+  h.payload = numel * dtype_size(dtype);
+  if (h.payload > ArchiveLimits{}.max_record_bytes) fail(where, ": ", h.payload, " bytes exceeds the record limit");
+  std::memcpy(h.bytes, kRecordTag, 4);
+  h.bytes[4] = static_cast<unsigned char>(dtype);
+  h.bytes[5] = static_cast<unsigned char>(shape.size());
+  put_u16(h.bytes + 6, static_cast<std::uint16_t>(key.size()));
+  for (std::size_t i = 0; i < shape.size(); ++i) put_u64(h.bytes + 8 + 8 * i, static_cast<std::uint64_t>(shape[i]));
+  h.size = kRecordFixedBytes + 8 * shape.size();
+  return h;
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------- writer --
 
@@ -186,28 +222,10 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
   Impl& m = *impl_;
   if (m.closed) fail(path_, ": write after close");
   if (m.in_record) fail(path_, ": write inside the unfinished record '", m.record_key, "'");
-  const std::string why = key_problem(key);
-  if (!why.empty()) fail(path_, ": record ", records_ + 1, " ('", key, "'): ", why);
-  if (shape.size() > static_cast<std::size_t>(kMaxRank))
-    fail(path_, ": record ", records_ + 1, " ('", key, "'): rank ", shape.size(), " exceeds ", kMaxRank);
-  if (dtype == DType::Text && shape.size() != 1)
-    fail(path_, ": record ", records_ + 1, " ('", key, "'): a text record has rank 1");
-  std::uint64_t numel = 1;
-  for (std::int64_t d : shape) {
-    if (d < 0) fail(path_, ": record ", records_ + 1, " ('", key, "'): negative dimension");
-    numel *= static_cast<std::uint64_t>(d);
-  }
-  const std::uint64_t payload = numel * dtype_size(dtype);
-  if (payload > ArchiveLimits{}.max_record_bytes)
-    fail(path_, ": record ", records_ + 1, " ('", key, "'): ", payload, " bytes exceeds the record limit");
-
-  unsigned char head[kRecordFixedBytes + 8 * kMaxRank];
-  std::memcpy(head, kRecordTag, 4);
-  head[4] = static_cast<unsigned char>(dtype);
-  head[5] = static_cast<unsigned char>(shape.size());
-  put_u16(head + 6, static_cast<std::uint16_t>(key.size()));
-  for (std::size_t i = 0; i < shape.size(); ++i) put_u64(head + 8 + 8 * i, static_cast<std::uint64_t>(shape[i]));
-  const std::size_t head_bytes = kRecordFixedBytes + 8 * shape.size();
+  const RecordHead rh = encode_record_head(key, dtype, shape, cat(path_, ": record ", records_ + 1, " ('", key, "')"));
+  const unsigned char* head = rh.bytes;
+  const std::size_t head_bytes = rh.size;
+  const std::uint64_t payload = rh.payload;
 
   const std::size_t item_bytes = head_bytes + key.size() + static_cast<std::size_t>(payload);
   ZSTD_CCtx_reset(m.cctx, ZSTD_reset_session_only);
@@ -254,23 +272,10 @@ void ArchiveWriter::begin_record(std::string_view key, DType dtype, std::span<co
   if (m.closed) fail(path_, ": write after close");
   if (m.in_record) fail(path_, ": record '", key, "' begun inside the unfinished record '", m.record_key, "'");
   const std::string where = cat(path_, ": record ", records_ + 1, " ('", key, "')");
-  if (const std::string why = key_problem(key); !why.empty()) fail(where, ": ", why);
-  if (shape.size() > static_cast<std::size_t>(kMaxRank)) fail(where, ": rank ", shape.size(), " exceeds ", kMaxRank);
-  if (dtype == DType::Text && shape.size() != 1) fail(where, ": a text record has rank 1");
-  std::uint64_t numel = 1;
-  for (std::int64_t d : shape) {
-    if (d < 0) fail(where, ": negative dimension");
-    numel *= static_cast<std::uint64_t>(d);
-  }
-  const std::uint64_t payload = numel * dtype_size(dtype);
-  if (payload > ArchiveLimits{}.max_record_bytes) fail(where, ": ", payload, " bytes exceeds the record limit");
-  unsigned char head[kRecordFixedBytes + 8 * kMaxRank];
-  std::memcpy(head, kRecordTag, 4);
-  head[4] = static_cast<unsigned char>(dtype);
-  head[5] = static_cast<unsigned char>(shape.size());
-  put_u16(head + 6, static_cast<std::uint16_t>(key.size()));
-  for (std::size_t i = 0; i < shape.size(); ++i) put_u64(head + 8 + 8 * i, static_cast<std::uint64_t>(shape[i]));
-  const std::size_t head_bytes = kRecordFixedBytes + 8 * shape.size();
+  const RecordHead rh = encode_record_head(key, dtype, shape, where);
+  const unsigned char* head = rh.bytes;
+  const std::size_t head_bytes = rh.size;
+  const std::uint64_t payload = rh.payload;
   ZSTD_CCtx_reset(m.cctx, ZSTD_reset_session_only);
   ZSTD_CCtx_setPledgedSrcSize(m.cctx, head_bytes + key.size() + payload);
   m.in_record = true;
