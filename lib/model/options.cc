@@ -170,8 +170,7 @@ std::string ModelOptions::to_text() const {
   return s;
 }
 
-ModelOptions ModelOptions::from_text(std::string_view text, const std::string& where) {
-  ModelOptions o;
+std::map<std::string, std::string, std::less<>> parse_options_text(std::string_view text) {
   std::map<std::string, std::string, std::less<>> kv;
   std::size_t b = 0;
   while (b < text.size()) {
@@ -181,6 +180,12 @@ ModelOptions ModelOptions::from_text(std::string_view text, const std::string& w
     if (split_key(text.substr(b, e - b), key, rest)) kv[std::string(key)] = std::string(rest);
     b = e + 1;
   }
+  return kv;
+}
+
+ModelOptions ModelOptions::from_text(std::string_view text, const std::string& where) {
+  ModelOptions o;
+  const auto kv = parse_options_text(text);
   auto get = [&](const char* key) -> const std::string& {
     auto it = kv.find(key);
     if (it == kv.end()) fail(where, ": options record: missing '", key, "'");

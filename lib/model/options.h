@@ -4,6 +4,8 @@
 // sb-train, sb-embed, the tests and the man page.
 #pragma once
 #include <array>
+#include <functional>
+#include <map>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -75,6 +77,11 @@ struct ModelOptions {
   // Parses to_text()'s output; `where` names the archive in messages.
   static ModelOptions from_text(std::string_view text, const std::string& where);
 };
+
+// Splits an options text record into key -> value ("key value" lines; blank
+// lines skipped, a later key wins). ModelOptions::from_text and the trainer's
+// checkpoint state both read their records with it.
+std::map<std::string, std::string, std::less<>> parse_options_text(std::string_view text);
 
 // Which encoder a caller wants from a trained model.
 enum class Encoder { S2I, S2T, T2I, T2S, I2S, I2T };

@@ -53,19 +53,6 @@ std::string num(double v) {
   return buf;
 }
 
-std::map<std::string, std::string, std::less<>> parse_kv(std::string_view text) {
-  std::map<std::string, std::string, std::less<>> kv;
-  std::size_t b = 0;
-  while (b < text.size()) {
-    std::size_t e = text.find('\n', b);
-    if (e == std::string_view::npos) e = text.size();
-    std::string_view key, rest;
-    if (split_key(text.substr(b, e - b), key, rest)) kv[std::string(key)] = std::string(rest);
-    b = e + 1;
-  }
-  return kv;
-}
-
 std::string real_dir(const std::string& d) {
   char buf[PATH_MAX];
   if (::realpath(d.c_str(), buf)) return buf;
@@ -107,7 +94,7 @@ std::string TrainOptions::to_text() const {
 }
 
 void TrainOptions::restore_from_text(std::string_view text, const std::string& where) {
-  auto kv = parse_kv(text);
+  auto kv = model::parse_options_text(text);
   auto get = [&](const char* k) -> const std::string& {
     auto it = kv.find(k);
     if (it == kv.end()) fail(where, ": options record: missing '", k, "' (not a checkpoint of sb-train)");
@@ -292,7 +279,7 @@ void restore_state(const std::vector<Record>& recs, const std::string& where, co
   const Record* s = find_record(recs, "train.state");
   if (!s || s->tensor.dtype() != DType::Text)
     fail(where, ": not a checkpoint (no 'train.state' record; a final model cannot be resumed)");
-  auto kv = parse_kv(s->tensor.as_text());
+  auto kv = model::parse_options_text(s->tensor.as_text());
   auto get = [&](const std::string& k) -> const std::string& {
     auto it = kv.find(k);
     if (it == kv.end()) fail(where, ": train.state: missing '", k, "'");
