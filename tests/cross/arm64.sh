@@ -46,9 +46,9 @@ for t in sb-mfcc sb-tensor; do
   printf '#!/bin/sh\nexec qemu-aarch64 "%s" "$@"\n' "$SRC/$BUILD/tools/$t" > "$wrap/$t"
   chmod +x "$wrap/$t"
 done
-SB_BIN="$SRC/$wrap" SB_TESTDATA=${SB_TESTDATA:-$SRC/../shared/testdata} \
+SB_BIN="$SRC/$wrap" SB_TESTDATA=${SB_TESTDATA:-$SRC/tests/data} \
   bash tests/cli/run.sh "$SRC/tests/cli/mfcc.sh"
 
 # Speed under emulation says nothing about a real board, but shows it runs.
-f=${SB_TESTDATA:-$SRC/../shared/testdata}/mfcc/speech-16k-s16.wav
+f=${SB_TESTDATA:-$SRC/tests/data}/mfcc/speech-16k-s16.wav
 "$wrap/sb-mfcc" "$f" -o /dev/null
