@@ -4,6 +4,7 @@
 #include <iostream>
 #include <new>
 
+#include "core/diag.h"
 #include "core/error.h"
 #include "sb_config.h"
 
@@ -53,6 +54,7 @@ cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv, const 
 int run_tool(const char* name, int argc, char** argv, const std::function<int(int, char**)>& body) {
   g_tool = name;
   std::ios::sync_with_stdio(false);
+  set_warning_sink([](std::string_view m) { warn(m); });
   try {
     const int rc = body(argc, argv);
     std::cout.flush();

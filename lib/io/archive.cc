@@ -1,14 +1,17 @@
 // .sbt archives; the specification is man/sbt.5. In short: the file is a
 // sequence of zstd frames, each with a content checksum, each holding exactly
-// one item: an archive header ("SBTA", version) or a record ("SBTR", dtype,
-// rank, key length, dims, key, payload). One frame per item is what lets a
+// one item: an archive header ("SBTA", version), a record ("SBTR", dtype,
+// rank, key length, dims, key, payload) or, last, the end record ("SBTE",
+// record count, CRC-32 of the keys). One frame per item is what lets a
 // reader hand out a record only after its checksum has been verified, and
-// what makes `cat a.sbt b.sbt` valid.
+// what makes `cat a.sbt b.sbt` valid; the end record is what tells a
+// complete archive from one cut exactly between two frames.
 #include "io/archive.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -17,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/diag.h"
 #include "core/error.h"
 #include "core/strings.h"
 
@@ -25,9 +29,14 @@ namespace {
 
 constexpr char kHeaderTag[4] = {'S', 'B', 'T', 'A'};
 constexpr char kRecordTag[4] = {'S', 'B', 'T', 'R'};
+constexpr char kEndTag[4] = {'S', 'B', 'T', 'E'};
 constexpr std::size_t kHeaderItemBytes = 12;
+constexpr std::size_t kEndItemBytes = 20;  // tag, u64 records, u32 key CRC, u32 reserved
 constexpr std::size_t kRecordFixedBytes = 8;  // tag, dtype, rank, key length
 constexpr std::uint32_t kZstdMagic = 0xFD2FB528u;
+// Skippable frames: magic 0x184D2A50..0x184D2A5F (RFC 8878, 3.1.2).
+constexpr std::uint32_t kSkippableMagicMask = 0xFFFFFFF0u;
+constexpr std::uint32_t kSkippableMagic = 0x184D2A50u;
 // Records up to this size are compressed in one shot from a contiguous copy;
 // larger ones are streamed in pieces so that memory stays near one record.
 constexpr std::size_t kOneShotBytes = std::size_t{64} << 20;
@@ -38,6 +47,10 @@ void put_u16(unsigned char* p, std::uint16_t v) { p[0] = v & 0xFF; p[1] = v >> 8
 void put_u32(unsigned char* p, std::uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = (v >> (8 * i)) & 0xFF; }
 void put_u64(unsigned char* p, std::uint64_t v) { for (int i = 0; i < 8; ++i) p[i] = (v >> (8 * i)) & 0xFF; }
 std::uint16_t get_u16(const unsigned char* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+std::uint32_t get_u32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
 std::uint64_t get_u64(const unsigned char* p) {
   std::uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
@@ -55,6 +68,14 @@ RecordHead encode_record_head(std::string_view key, DType dtype, std::span<const
                               const std::string& where);
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+
+// The end record's key checksum: zlib's CRC-32 over every key followed by
+// a newline, in order (keys are at most 4096 bytes).
+std::uint32_t crc_add_key(std::uint32_t crc, std::string_view key) {
+  uLong c = crc32(crc, reinterpret_cast<const Bytef*>(key.data()), static_cast<uInt>(key.size()));
+  const Bytef nl = '\n';
+  return static_cast<std::uint32_t>(crc32(c, &nl, 1));
+}
 
 }  // namespace
 
@@ -112,6 +133,7 @@ struct ArchiveWriter::Impl {
   bool in_record = false;              // between begin_record() and end_record()
   std::uint64_t record_left = 0;       // payload bytes append() still owes
   std::string record_key;
+  std::uint32_t key_crc = 0;           // CRC-32 of the keys written (the end record's)
 
   // Streams n bytes into the current zstd frame (ZSTD_e_end closes it).
   void compress(const void* p, std::size_t n, ZSTD_EndDirective mode, const std::string& where) {
@@ -247,6 +269,7 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
     m.out_used += r;
     if (m.out_used >= kDrainBytes) m.drain(path_);
     ++records_;
+    m.key_crc = crc_add_key(m.key_crc, key);
     return;
   }
   ZSTD_CCtx_setPledgedSrcSize(m.cctx, item_bytes);
@@ -265,6 +288,7 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
     }
   }
   ++records_;
+  m.key_crc = crc_add_key(m.key_crc, key);
 }
 
 void ArchiveWriter::begin_record(std::string_view key, DType dtype, std::span<const std::int64_t> shape) {
@@ -304,6 +328,7 @@ void ArchiveWriter::end_record() {
   m.compress(nullptr, 0, ZSTD_e_end, where);
   m.in_record = false;
   ++records_;
+  m.key_crc = crc_add_key(m.key_crc, m.record_key);
   if (m.out_used >= kDrainBytes) m.drain(path_);
 }
 
@@ -313,6 +338,14 @@ void ArchiveWriter::close() {
   Impl& m = *impl_;
   if (m.closed) return;
   if (m.in_record) fail(path_, ": close() inside the unfinished record '", m.record_key, "'");
+  unsigned char end[kEndItemBytes];
+  std::memcpy(end, kEndTag, 4);
+  put_u64(end + 4, records_);
+  put_u32(end + 12, m.key_crc);
+  put_u32(end + 16, 0);
+  ZSTD_CCtx_reset(m.cctx, ZSTD_reset_session_only);
+  ZSTD_CCtx_setPledgedSrcSize(m.cctx, kEndItemBytes);
+  m.compress(end, kEndItemBytes, ZSTD_e_end, path_);
   m.drain(path_);
   m.closed = true;
   if (m.own_fd) {
@@ -346,6 +379,34 @@ struct ArchiveReader::Impl {
   std::vector<unsigned char> head;     // fixed part + dims + key of the current item
   std::vector<unsigned char> payload;  // recycled between records
   std::string last_key;
+  // The archive segment being read (from its header item to its end record;
+  // concatenation makes several): what its end record must confirm.
+  std::uint16_t seg_minor = 0;
+  std::uint64_t seg_records = 0;
+  std::uint32_t seg_crc = 0;
+  bool seg_ended = false;
+  bool warned_legacy = false;
+
+  // Makes at least n bytes available at inb.pos unless the file ends first
+  // (the bytes left are moved to the front of the buffer); returns how many
+  // are available, at most n.
+  std::size_t peek(std::size_t n, const std::string& name) {
+    while (inb.size - inb.pos < n && !eof) {
+      const std::size_t left = inb.size - inb.pos;
+      std::memmove(in.data(), in.data() + inb.pos, left);
+      const ssize_t r = ::read(fd, in.data() + left, in.size() - left);
+      if (r < 0) {
+        if (errno == EINTR) {
+          inb = {in.data(), left, 0};
+          continue;
+        }
+        fail(name, ": read failed: ", std::strerror(errno));
+      }
+      if (r == 0) eof = true;
+      inb = {in.data(), left + static_cast<std::size_t>(r), 0};
+    }
+    return std::min(n, inb.size - inb.pos);
+  }
 
   // Refills the input buffer; false at end of file.
   bool refill(const std::string& name) {
@@ -414,20 +475,38 @@ bool ArchiveReader::next(Record& rec) {
       return m.last_key.empty() ? cat(path_, ": record ", index)
                                 : cat(path_, ": record ", index, " (after '", m.last_key, "')");
     };
-    // Clean end: input exhausted exactly at a frame boundary.
+    // A segment ends at the next header item or at the end of the input.
+    auto finish_segment = [&]() {
+      if (!m.seen_header) fail(path_, ": not an .sbt archive (no archive header)");
+      if (m.seg_minor >= 1) {
+        if (!m.seg_ended)
+          fail(where(), ": truncated archive (no end record: the input stops between two records)");
+      } else if (!m.warned_legacy) {
+        m.warned_legacy = true;
+        warning(cat(path_, ": an archive of format 1.0, which has no end record: a cut between two records "
+                           "cannot be detected (`sb-tensor merge OLD.sbt -o NEW.sbt` rewrites it with one)"));
+      }
+    };
+    // Input exhausted exactly at a frame boundary: complete only if the
+    // last segment's end record came (1.0 archives have none).
     if (!m.refill(path_)) {
       if (!m.started) fail(path_, ": empty input, not an .sbt archive");
+      finish_segment();
       return false;
     }
+    // Every zstd frame must carry a content checksum (RFC 8878: bit 2 of
+    // the frame header descriptor, the byte after the magic number).
+    const std::size_t avail = m.peek(5, path_);
+    const unsigned char* fh = m.in.data() + m.inb.pos;
+    const std::uint32_t magic = avail >= 4 ? get_u32(fh) : 0;
     if (!m.started) {
       m.started = true;
-      // Only the first 4 bytes matter; the buffer may hold fewer on a pipe.
-      if (m.inb.size - m.inb.pos >= 4) {
-        std::uint32_t magic;
-        std::memcpy(&magic, m.in.data() + m.inb.pos, 4);
-        if (magic != kZstdMagic) fail(path_, ": not an .sbt archive (no zstd frame at the start)");
-      }
+      if (avail >= 4 && magic != kZstdMagic) fail(path_, ": not an .sbt archive (no zstd frame at the start)");
     }
+    if (magic == kZstdMagic && avail == 5 && !(fh[4] & 0x04))
+      fail(where(), ": corrupt archive (a zstd frame without a content checksum)");
+    if (avail >= 4 && magic != kZstdMagic && (magic & kSkippableMagicMask) != kSkippableMagic)
+      fail(where(), ": corrupt archive (no zstd frame where one should start)");
     ZSTD_DCtx_reset(m.dctx, ZSTD_reset_session_only);
     bool frame_done = false;
     // Decompresses into [dst, dst+want) until it is full or the frame ends.
@@ -461,12 +540,33 @@ bool ArchiveReader::next(Record& rec) {
       if (major != kSbtVersionMajor)
         fail(path_, ": archive format version ", major, ".", minor, " is not supported (this build reads ",
              kSbtVersionMajor, ".x)");
+      if (m.seen_header) finish_segment();
       m.seen_header = true;
+      m.seg_minor = minor;
+      m.seg_records = 0;
+      m.seg_crc = 0;
+      m.seg_ended = false;
+      continue;
+    }
+    if (std::memcmp(m.head.data(), kEndTag, 4) == 0 && m.seen_header) {
+      unsigned char extra;
+      got += pull(m.head.data() + 4, kEndItemBytes - 4, "the end record");
+      if (got != kEndItemBytes || (!frame_done && pull(&extra, 1, "the end record") != 0) || !frame_done)
+        fail(where(), ": corrupt archive (bad end record)");
+      if (m.seg_minor < 1 || m.seg_ended) fail(where(), ": corrupt archive (an end record where none belongs)");
+      const std::uint64_t n = get_u64(m.head.data() + 4);
+      if (n != m.seg_records)
+        fail(where(), ": corrupt archive (the end record counts ", n, " records, the archive holds ",
+             m.seg_records, ")");
+      if (get_u32(m.head.data() + 12) != m.seg_crc)
+        fail(where(), ": corrupt archive (the end record's key checksum does not match the keys read)");
+      m.seg_ended = true;
       continue;
     }
     if (std::memcmp(m.head.data(), kRecordTag, 4) != 0)
       fail(where(), m.seen_header ? ": corrupt archive (bad record tag)" : ": not an .sbt archive (bad magic)");
     if (!m.seen_header) fail(path_, ": not an .sbt archive (no archive header before the first record)");
+    if (m.seg_ended) fail(where(), ": corrupt archive (a record after the end record)");
 
     got += pull(m.head.data() + 4, kRecordFixedBytes - 4, "a record header");
     if (got != kRecordFixedBytes) fail(where(), ": corrupt archive (record header cut short)");
@@ -519,6 +619,8 @@ bool ArchiveReader::next(Record& rec) {
     if (!frame_done && pull(&extra, 1, "a record's data") != 0)
       fail(here(), ": corrupt archive (more data than the header says)");
     if (!frame_done) fail(here(), ": corrupt archive (record frame does not end)");
+    m.seg_crc = crc_add_key(m.seg_crc, key);
+    ++m.seg_records;
     rec.key = std::move(key);
     rec.tensor.swap_in(dtype, std::move(shape), buf);
     m.last_key = rec.key;

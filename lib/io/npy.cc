@@ -15,9 +15,7 @@
 
 #include "core/error.h"
 #include "sb_config.h"
-#if SB_HAVE_ZLIB
 #include <zlib.h>
-#endif
 
 namespace sb {
 namespace {
@@ -133,20 +131,16 @@ void wr16(std::vector<unsigned char>& o, std::uint16_t v) { o.push_back(v & 0xFF
 void wr32(std::vector<unsigned char>& o, std::uint32_t v) { wr16(o, v & 0xFFFF); wr16(o, v >> 16); }
 void wr64(std::vector<unsigned char>& o, std::uint64_t v) { wr32(o, v & 0xFFFFFFFFu); wr32(o, v >> 32); }
 
+// zlib's CRC-32 (the zip format's), fed in pieces that fit its uInt length.
 std::uint32_t crc32_of(const unsigned char* p, std::size_t n) {
-  static std::uint32_t table[256];
-  static bool init = false;
-  if (!init) {
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    init = true;
+  uLong c = crc32(0L, Z_NULL, 0);
+  while (n > 0) {
+    const uInt piece = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
+    c = crc32(c, p, piece);
+    p += piece;
+    n -= piece;
   }
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  return static_cast<std::uint32_t>(c);
 }
 
 }  // namespace
@@ -330,7 +324,6 @@ std::vector<Record> read_npz(const std::string& path) {
     if (method == 0) {
       if (csize != usize) fail(where, ": corrupt (stored sizes differ)");
     } else if (method == 8) {
-#if SB_HAVE_ZLIB
       raw.resize(static_cast<std::size_t>(usize));
       z_stream s{};
       if (inflateInit2(&s, -MAX_WBITS) != Z_OK) fail(where, ": cannot start inflate");
@@ -342,9 +335,6 @@ std::vector<Record> read_npz(const std::string& path) {
       inflateEnd(&s);
       if (r != Z_STREAM_END || s.total_out != usize) fail(where, ": corrupt deflate data");
       body = raw.data();
-#else
-      fail(where, ": compressed .npz members need zlib, which this build lacks (use np.savez)");
-#endif
     } else {
       fail(where, ": unsupported zip compression method ", method);
     }

@@ -73,8 +73,10 @@ head -c 60 five.sbt > cut.sbt
 check_err "truncated archive" 2 'sb-tensor info cut.sbt' "cut.sbt: record [0-9]+.*truncated"
 check_err "truncated on a pipe" 2 'head -c 60 five.sbt | sb-tensor keys' "<stdin>: record .*truncated"
 size=$(stat -c %s five.sbt)
+one=$(sb-tensor from-npy --key k5 m.npy | wc -c)
 cp five.sbt flip.sbt
-printf '\xff' | dd of=flip.sbt bs=1 seek=$((size - 30)) conv=notrunc 2>/dev/null
+# The middle of the last part (header, record k5, end record) is in k5's frame.
+printf '\xff' | dd of=flip.sbt bs=1 seek=$((size - one / 2)) conv=notrunc 2>/dev/null
 check_err "flipped byte" 2 'sb-tensor info flip.sbt' "flip.sbt: record 5 \(after 'k4'\): corrupt archive"
 check_err "not an archive" 2 'echo hello | sb-tensor info' 'not an .sbt archive'
 check_err "empty input" 2 'sb-tensor info < /dev/null' 'empty input'

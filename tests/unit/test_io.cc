@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/diag.h"
 #include "core/error.h"
 #include "io/archive.h"
 #include "io/npy.h"
@@ -156,24 +157,120 @@ BOOST_AUTO_TEST_CASE(every_truncation_is_an_error) {
     w.close();
   }
   const auto full = file_bytes(d / "a.sbt");
-  std::size_t boundary_ok = 0;
+  std::size_t boundary_cuts = 0;
   for (std::size_t n = 0; n < full.size(); ++n) {
     put_bytes(d / "t.sbt", std::vector<unsigned char>(full.begin(), full.begin() + static_cast<long>(n)));
     try {
       const auto r = read_all(d / "t.sbt");
-      // Only a cut exactly between frames can be read, and then it must be
-      // a strict prefix of the records, never a damaged one.
-      ++boundary_ok;
-      BOOST_TEST(r.size() < 2u);
+      BOOST_ERROR("cut at " << n << " read as a complete archive of " << r.size() << " records");
     } catch (const Error& e) {
       const std::string m = e.what();
       BOOST_TEST((m.find("truncated") != std::string::npos || m.find("empty input") != std::string::npos ||
                   m.find("not an .sbt") != std::string::npos),
                  "cut at " << n << ": " << m);
+      // A cut exactly between frames (after the header, after record one,
+      // after record two) is told apart by the missing end record.
+      boundary_cuts += m.find("no end record") != std::string::npos;
     }
   }
-  // Frame boundaries: after the header and after record one.
-  BOOST_TEST(boundary_ok == 2u);
+  BOOST_TEST(boundary_cuts == 3u);
+  BOOST_TEST(read_all(d / "a.sbt").size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cut_archive_stays_cut_when_concatenated) {
+  TempDir d;
+  {
+    ArchiveWriter a(d / "a.sbt");
+    a.write("x", random_f32({2, 3}, 3));
+    a.write("y", random_f32({2, 3}, 4));
+    a.close();
+    ArchiveWriter b(d / "b.sbt");
+    b.write("z", random_f32({4}, 5));
+    b.close();
+  }
+  // a.sbt cut after its first record (header frame + one record frame), then b.sbt.
+  const auto full = file_bytes(d / "a.sbt");
+  std::size_t cut = 0;
+  for (int frame = 0; frame < 2; ++frame)
+    cut += ZSTD_findFrameCompressedSize(full.data() + cut, full.size() - cut);
+  BOOST_REQUIRE(cut < full.size());
+  std::vector<unsigned char> bytes(full.begin(), full.begin() + static_cast<long>(cut));
+  const auto b = file_bytes(d / "b.sbt");
+  bytes.insert(bytes.end(), b.begin(), b.end());
+  put_bytes(d / "c.sbt", bytes);
+  expect_error([&] { read_all(d / "c.sbt"); }, "truncated archive (no end record");
+}
+
+BOOST_AUTO_TEST_CASE(end_record_must_match_the_records) {
+  TempDir d;
+  auto header11 = header_item(1);
+  header11[6] = 1;  // minor version 1
+  auto record = [](const std::string& key) {
+    std::vector<unsigned char> rec = {'S', 'B', 'T', 'R', 6, 1, static_cast<unsigned char>(key.size()), 0,
+                                      1, 0, 0, 0, 0, 0, 0, 0};
+    rec.insert(rec.end(), key.begin(), key.end());
+    rec.push_back(42);
+    return zframe(rec);
+  };
+  auto end_item = [](std::uint64_t n, std::uint32_t crc) {
+    std::vector<unsigned char> e = {'S', 'B', 'T', 'E'};
+    for (int i = 0; i < 8; ++i) e.push_back((n >> (8 * i)) & 0xFF);
+    for (int i = 0; i < 4; ++i) e.push_back((crc >> (8 * i)) & 0xFF);
+    for (int i = 0; i < 4; ++i) e.push_back(0);
+    return zframe(e);
+  };
+  auto join = [](std::initializer_list<std::vector<unsigned char>> parts) {
+    std::vector<unsigned char> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  {  // The CRC the writer puts there: read it back from a real archive.
+    ArchiveWriter w(d / "real.sbt");
+    w.write("k1", Tensor(DType::U8, {1}));
+    w.close();
+  }
+  BOOST_TEST(read_all(d / "real.sbt").size() == 1u);
+  put_bytes(d / "count.sbt", join({zframe(header11), record("k1"), end_item(2, 0)}));
+  expect_error([&] { read_all(d / "count.sbt"); }, "end record counts 2 records, the archive holds 1");
+  put_bytes(d / "crc.sbt", join({zframe(header11), record("k1"), end_item(1, 12345)}));
+  expect_error([&] { read_all(d / "crc.sbt"); }, "key checksum does not match");
+  put_bytes(d / "after.sbt", join({zframe(header11), end_item(0, 0), record("k1")}));
+  expect_error([&] { read_all(d / "after.sbt"); }, "a record after the end record");
+  put_bytes(d / "twice.sbt", join({zframe(header11), end_item(0, 0), end_item(0, 0)}));
+  expect_error([&] { read_all(d / "twice.sbt"); }, "an end record where none belongs");
+  put_bytes(d / "noheader.sbt", join({zframe(header11), end_item(0, 0)}));
+  BOOST_TEST(read_all(d / "noheader.sbt").empty());
+}
+
+BOOST_AUTO_TEST_CASE(format_1_0_archives_are_read_with_one_warning) {
+  TempDir d;
+  std::vector<unsigned char> rec = {'S', 'B', 'T', 'R', 6, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 'k', 7};
+  auto bytes = zframe(header_item(1));
+  for (int i = 0; i < 2; ++i) {
+    const auto f = zframe(rec);
+    bytes.insert(bytes.end(), f.begin(), f.end());
+  }
+  put_bytes(d / "old.sbt", bytes);
+  std::vector<std::string> warnings;
+  auto previous = set_warning_sink([&](std::string_view m) { warnings.emplace_back(m); });
+  const auto r = read_all(d / "old.sbt");
+  set_warning_sink(previous);
+  BOOST_TEST(r.size() == 2u);
+  BOOST_REQUIRE_EQUAL(warnings.size(), 1u);
+  BOOST_TEST(warnings[0].find("old.sbt: an archive of format 1.0") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_frame_without_checksum_is_an_error) {
+  TempDir d;
+  auto header11 = header_item(1);
+  header11[6] = 1;
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+  std::vector<unsigned char> plain(ZSTD_compressBound(header11.size()));
+  plain.resize(ZSTD_compress2(c, plain.data(), plain.size(), header11.data(), header11.size()));
+  ZSTD_freeCCtx(c);
+  put_bytes(d / "nosum.sbt", plain);
+  expect_error([&] { read_all(d / "nosum.sbt"); }, "record 1: corrupt archive (a zstd frame without a content checksum)");
 }
 
 BOOST_AUTO_TEST_CASE(every_flipped_byte_is_detected) {
