@@ -6,6 +6,7 @@
 
 #include "core/diag.h"
 #include "core/error.h"
+#include "io/output_file.h"
 #include "sb_config.h"
 
 namespace sb::cli {
@@ -55,6 +56,7 @@ int run_tool(const char* name, int argc, char** argv, const std::function<int(in
   g_tool = name;
   std::ios::sync_with_stdio(false);
   set_warning_sink([](std::string_view m) { warn(m); });
+  remove_partial_outputs_on_signal();
   try {
     const int rc = body(argc, argv);
     std::cout.flush();

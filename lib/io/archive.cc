@@ -23,6 +23,7 @@
 #include "core/diag.h"
 #include "core/error.h"
 #include "core/strings.h"
+#include "io/output_file.h"
 
 namespace sb {
 namespace {
@@ -120,12 +121,9 @@ RecordHead encode_record_head(std::string_view key, DType dtype, std::span<const
 // ---------------------------------------------------------------- writer --
 
 struct ArchiveWriter::Impl {
-  int fd = -1;
-  bool own_fd = false;
+  std::unique_ptr<OutputFile> file;
   bool closed = false;
   bool failed = false;
-  std::string final_path;  // for atomic writes
-  std::string write_path;
   ZSTD_CCtx* cctx = nullptr;
   std::vector<unsigned char> out;  // compressed bytes waiting for write()
   std::size_t out_used = 0;
@@ -148,20 +146,13 @@ struct ArchiveWriter::Impl {
     }
   }
 
-  void write_all(const unsigned char* p, std::size_t n, const std::string& name) {
-    while (n > 0) {
-      const ssize_t w = ::write(fd, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        failed = true;
-        fail(name, ": write failed: ", std::strerror(errno));
-      }
-      p += w;
-      n -= static_cast<std::size_t>(w);
+  void drain(const std::string&) {
+    try {
+      file->write_all(out.data(), out_used);
+    } catch (...) {
+      failed = true;
+      throw;
     }
-  }
-  void drain(const std::string& name) {
-    write_all(out.data(), out_used, name);
     out_used = 0;
   }
 };
@@ -169,19 +160,12 @@ struct ArchiveWriter::Impl {
 ArchiveWriter::ArchiveWriter(const std::string& path, WriterOptions opt)
     : impl_(std::make_unique<Impl>()), path_(path) {
   Impl& m = *impl_;
-  if (path == "-") {
-    if (!opt.force_terminal && ::isatty(STDOUT_FILENO))
-      fail("refusing to write a binary archive to a terminal (redirect it, use -o FILE, or --force)");
-    m.fd = STDOUT_FILENO;
-    path_ = "<stdout>";
-  } else {
-    m.final_path = path;
-    m.write_path = opt.atomic ? cat(path, ".tmp.", ::getpid()) : path;
-    m.fd = ::open(m.write_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (m.fd < 0) fail(path, ": cannot open for writing: ", std::strerror(errno));
-    m.own_fd = true;
-    if (!opt.atomic) m.final_path.clear();
-  }
+  m.file = std::make_unique<OutputFile>(path);
+  path_ = m.file->name();
+  if (!opt.force_terminal && m.file->in_place() && ::isatty(m.file->fd()))
+    fail(path == "-" ? std::string("refusing to write a binary archive to a terminal")
+                     : cat(path, ": refusing to write a binary archive to a terminal"),
+         " (redirect it, use -o FILE, or --force)");
   m.cctx = ZSTD_createCCtx();
   if (!m.cctx) fail(path_, ": cannot create a zstd context");
   ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_compressionLevel, std::clamp(opt.level, 1, 19));
@@ -212,15 +196,14 @@ ArchiveWriter::ArchiveWriter(const std::string& path, WriterOptions opt)
 ArchiveWriter::~ArchiveWriter() {
   if (!impl_) return;
   Impl& m = *impl_;
-  if (!m.closed) {
-    // Not closed explicitly: an error is propagating. Complete frames already
-    // written stay valid; an atomic file is discarded, never renamed.
+  if (!m.closed && m.file) {
+    // Not closed explicitly: an error is propagating. A file is discarded,
+    // never renamed; on a pipe the complete frames already written go out
+    // (without an end record, so the reader calls the stream truncated).
     try {
-      if (!m.failed && m.final_path.empty()) m.drain(path_);
+      if (!m.failed && m.file->in_place()) m.drain(path_);
     } catch (...) {
     }
-    if (m.own_fd) ::close(m.fd);
-    if (!m.final_path.empty()) ::unlink(m.write_path.c_str());
   }
   ZSTD_freeCCtx(m.cctx);
 }
@@ -348,20 +331,7 @@ void ArchiveWriter::close() {
   m.compress(end, kEndItemBytes, ZSTD_e_end, path_);
   m.drain(path_);
   m.closed = true;
-  if (m.own_fd) {
-    if (!m.final_path.empty() && ::fsync(m.fd) != 0) {
-      const int e = errno;
-      ::close(m.fd);
-      ::unlink(m.write_path.c_str());
-      fail(m.final_path, ": fsync failed: ", std::strerror(e));
-    }
-    if (::close(m.fd) != 0) fail(path_, ": close failed: ", std::strerror(errno));
-    if (!m.final_path.empty() && std::rename(m.write_path.c_str(), m.final_path.c_str()) != 0) {
-      const int e = errno;
-      ::unlink(m.write_path.c_str());
-      fail(m.final_path, ": cannot rename ", m.write_path, ": ", std::strerror(e));
-    }
-  }
+  m.file->commit();
 }
 
 // ---------------------------------------------------------------- reader --

@@ -40,7 +40,6 @@ struct ArchiveLimits {
 
 struct WriterOptions {
   int level = kDefaultZstdLevel;   // zstd level, 1..19
-  bool atomic = false;             // write PATH.tmp.<pid>, rename on close()
   bool force_terminal = false;     // allow binary output to a terminal
   int threads = 0;                 // zstd worker threads (0 = none)
 };
@@ -51,8 +50,10 @@ std::string key_problem(std::string_view key);
 
 class ArchiveWriter {
  public:
+  // "-" is standard output. A file is written as an OutputFile
+  // (io/output_file.h): it appears under its name only after close().
   explicit ArchiveWriter(const std::string& path, WriterOptions opt = {});
-  ~ArchiveWriter();  // closes quietly if close() was not called; atomic files are removed
+  ~ArchiveWriter();  // without close(): a file is removed, a pipe gets no end record
   ArchiveWriter(const ArchiveWriter&) = delete;
   ArchiveWriter& operator=(const ArchiveWriter&) = delete;
 

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "io/output_file.h"
 #include "sb_config.h"
 #include <zlib.h>
 
@@ -44,22 +45,11 @@ std::vector<unsigned char> slurp(const std::string& path) {
   return data;
 }
 
+// Files appear under their name only when complete (io/output_file.h).
 void spill(const std::string& path, const unsigned char* p, std::size_t n) {
-  const bool std_out = path == "-";
-  const int fd = std_out ? STDOUT_FILENO : ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(path, ": cannot open for writing: ", std::strerror(errno));
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      if (!std_out) ::close(fd);
-      fail(path, ": write failed: ", std::strerror(e));
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  if (!std_out && ::close(fd) != 0) fail(path, ": close failed: ", std::strerror(errno));
+  OutputFile out(path);
+  out.write_all(p, n);
+  out.commit();
 }
 
 struct Descr {

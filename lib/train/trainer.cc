@@ -228,9 +228,7 @@ struct Run {
   std::array<Rng, 3>& rng;
 
   void save_checkpoint(const std::string& path, const State& st) {
-    WriterOptions w;
-    w.atomic = true;
-    ArchiveWriter out(path, w);
+    ArchiveWriter out(path);  // appears under its name only when complete
     model.save(out, opt.to_text());
     out.write_text("train.state", st.to_text());
     for (Task t : model::kTaskOrder) {
@@ -257,9 +255,7 @@ struct Run {
   }
 
   void save_model(int epoch, const EpochResult* r) {
-    WriterOptions w;
-    w.atomic = true;
-    ArchiveWriter out(opt.output, w);
+    ArchiveWriter out(opt.output);
     std::string extra = opt.to_text() + cat("epoch ", epoch, "\n");
     if (r && r->have_retrieval) extra += cat("val_r10 ", num(r->r10), "\nval_medr ", num(r->medr), "\n");
     model.save(out, extra);

@@ -1,5 +1,8 @@
 // lib/io: .sbt archives, .npy/.npz, text tables.
 #define BOOST_TEST_MODULE io
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -15,6 +18,7 @@
 #include "core/error.h"
 #include "io/archive.h"
 #include "io/npy.h"
+#include "io/output_file.h"
 #include "io/table.h"
 
 namespace fs = std::filesystem;
@@ -364,14 +368,14 @@ BOOST_AUTO_TEST_CASE(bad_keys_are_refused_on_write) {
 BOOST_AUTO_TEST_CASE(atomic_writer_renames_only_on_close) {
   TempDir d;
   {
-    ArchiveWriter w(d / "m.sbt", {.atomic = true});
+    ArchiveWriter w(d / "m.sbt");
     w.write("p", random_f32({3}, 9));
     BOOST_TEST(!fs::exists(d / "m.sbt"));
     w.close();
   }
   BOOST_TEST(read_all(d / "m.sbt").size() == 1u);
   {  // destroyed without close (an exception in flight): old file untouched
-    ArchiveWriter w(d / "m.sbt", {.atomic = true});
+    ArchiveWriter w(d / "m.sbt");
     w.write("p", random_f32({3}, 9));
     w.write("q", random_f32({3}, 9));
   }
@@ -379,6 +383,103 @@ BOOST_AUTO_TEST_CASE(atomic_writer_renames_only_on_close) {
   std::size_t leftovers = 0;
   for (auto& e : fs::directory_iterator(d.dir)) leftovers += e.path().string().find(".tmp.") != std::string::npos;
   BOOST_TEST(leftovers == 0u);
+}
+
+std::size_t temporaries_in(const fs::path& dir) {
+  std::size_t n = 0;
+  for (auto& e : fs::directory_iterator(dir)) n += e.path().string().find(".tmp.") != std::string::npos;
+  return n;
+}
+
+BOOST_AUTO_TEST_CASE(output_file_appears_only_when_committed) {
+  TempDir d;
+  put_bytes(d / "out.txt", {'o', 'l', 'd'});
+  {
+    OutputFile f(d / "out.txt");
+    f.write_all("new", 3);
+    BOOST_TEST(file_bytes(d / "out.txt").size() == 3u);
+    BOOST_TEST(temporaries_in(d.dir) == 1u);
+  }  // not committed: the old content stays, the temporary goes
+  BOOST_TEST((file_bytes(d / "out.txt") == std::vector<unsigned char>{'o', 'l', 'd'}));
+  BOOST_TEST(temporaries_in(d.dir) == 0u);
+  {
+    OutputFile f(d / "out.txt");
+    f.write_all("fresh", 5);
+    f.commit();
+  }
+  BOOST_TEST(file_bytes(d / "out.txt").size() == 5u);
+  BOOST_TEST(temporaries_in(d.dir) == 0u);
+  expect_error([&] { OutputFile f(d.dir.string()); }, "is a directory");
+  expect_error([&] { OutputFile f(d / "no/such/dir/x"); }, "cannot open for writing");
+}
+
+BOOST_AUTO_TEST_CASE(output_file_streams_into_devices_and_fifos) {
+  TempDir d;
+  {
+    OutputFile f("/dev/null");
+    BOOST_TEST(f.in_place());
+    f.write_all("x", 1);
+    f.commit();
+  }
+  struct stat st;
+  BOOST_REQUIRE(::stat("/dev/null", &st) == 0);
+  BOOST_TEST(S_ISCHR(st.st_mode), "/dev/null was replaced by a regular file");
+  BOOST_REQUIRE(::mkfifo((d / "fifo").c_str(), 0600) == 0);
+  const pid_t child = ::fork();
+  if (child == 0) {  // the reader end
+    std::ifstream in(d / "fifo", std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ::_exit(got == "through the pipe" ? 0 : 1);
+  }
+  {
+    OutputFile f(d / "fifo");
+    BOOST_TEST(f.in_place());
+    f.write_all("through the pipe", 16);
+    f.commit();
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  BOOST_REQUIRE(::stat((d / "fifo").c_str(), &st) == 0);
+  BOOST_TEST(S_ISFIFO(st.st_mode));
+}
+
+BOOST_AUTO_TEST_CASE(output_file_removes_what_a_killed_run_left) {
+  TempDir d;
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const std::string stale = d / ("out.sbt.tmp." + std::to_string(gone));
+  put_bytes(stale, {1, 2, 3});
+  put_bytes(d / ("out.sbt.tmp." + std::to_string(::getpid())), {4});  // ours: not stale
+  std::vector<std::string> warnings;
+  auto previous = set_warning_sink([&](std::string_view m) { warnings.emplace_back(m); });
+  {
+    ArchiveWriter w(d / "out.sbt");
+    w.close();
+  }
+  set_warning_sink(previous);
+  BOOST_TEST(!fs::exists(stale));
+  BOOST_REQUIRE_EQUAL(warnings.size(), 1u);
+  BOOST_TEST(warnings[0].find("partial output of an interrupted run") != std::string::npos);
+  BOOST_TEST(read_all(d / "out.sbt").empty());
+}
+
+BOOST_AUTO_TEST_CASE(output_file_is_removed_on_sigterm) {
+  TempDir d;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    remove_partial_outputs_on_signal();
+    OutputFile f(d / "half.sbt");
+    f.write_all("half", 4);
+    ::raise(SIGTERM);
+    ::_exit(3);  // not reached
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+  BOOST_TEST(!fs::exists(d / "half.sbt"));
+  BOOST_TEST(temporaries_in(d.dir) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(half_precision_conversion) {
