@@ -1,6 +1,7 @@
 #include "model/options.h"
 
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -193,12 +194,18 @@ ModelOptions ModelOptions::from_text(std::string_view text, const std::string& w
   };
   if (get("format") != "sb-model 1")
     fail(where, ": options record: unsupported format '", get("format"), "' (want 'sb-model 1')");
+  // Read as 64-bit and range-checked before the cut to int ("hidden
+  // 4294967328" must not load as 32); validate() then checks each range.
   auto num = [&](const char* key) {
+    long long v = 0;
     try {
-      return static_cast<int>(parse_int(get(key), key));
+      v = parse_int(get(key), key);
     } catch (const UsageError& e) {
       fail(where, ": options record: ", e.what());
     }
+    if (v < 0 || v > std::numeric_limits<int>::max())
+      fail(where, ": options record: ", key, " ", v, " is out of range");
+    return static_cast<int>(v);
   };
   try {
     o.tasks = parse_tasks(get("tasks"));

@@ -202,6 +202,83 @@ BOOST_AUTO_TEST_CASE(parameter_names_and_shapes) {
   BOOST_CHECK_THROW(one.parameters(Task::ST), Error);
 }
 
+BOOST_AUTO_TEST_CASE(parameter_shapes_are_what_the_model_builds) {
+  // The loader checks files against parameter_shapes() before it builds a
+  // model: it must list exactly Model::parameters(), in order, for every
+  // layout of Table 1.
+  for (const auto& preset : presets()) {
+    ModelOptions o = tiny(preset.tasks, preset.layers);
+    const Model m(cpu_backend(), o, 1);
+    auto ps = const_cast<Model&>(m).parameters();
+    const auto want = parameter_shapes(o);
+    BOOST_REQUIRE_EQUAL(ps.size(), want.size());
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      BOOST_TEST(ps[i]->name == want[i].name, preset.name);
+      BOOST_TEST((ps[i]->shape == want[i].shape), preset.name << " " << want[i].name);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_model_files_fail_before_anything_is_built) {
+  Backend& be = cpu_backend();
+  const ModelOptions o = tiny(kAll, Layers{});
+  Model m(be, o, 3);
+  const std::string path = "test_model_hostile." + std::to_string(::getpid()) + ".sbt";
+  {
+    ArchiveWriter w(path);
+    m.save(w);
+    w.close();
+  }
+  const auto recs = read_archive(path);
+  std::remove(path.c_str());
+  auto expect_load_error = [&](const std::vector<Record>& r, const std::string& part) {
+    try {
+      Model::load(be, r, "m.sbt");
+      BOOST_ERROR("loaded, expected an error mentioning '" << part << "'");
+    } catch (const Error& e) {
+      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos, e.what());
+    }
+  };
+  auto with_options = [&](const std::string& from, const std::string& to) {
+    auto r = recs;
+    std::string text(r.front().tensor.as_text());
+    const auto at = text.find(from);
+    BOOST_REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    r.front().tensor = Tensor::text(text);
+    return r;
+  };
+  // 64-bit values are not cut to int: 2^32 + 8 is not 8.
+  expect_load_error(with_options("hidden 8\n", "hidden 4294967304\n"), "hidden 4294967304 is out of range");
+  // Options that would build a huge model from a small file: refused on the
+  // first parameter whose shape disagrees, before any allocation.
+  expect_load_error(with_options("hidden 8\n", "hidden 60000\n"),
+                    "speech.gru.weight_ih_l0: shape 24x4, but the options record implies 180000x4");
+  // A parameter record too many, a NaN, a wrong dtype.
+  {
+    auto r = recs;
+    r.push_back({"s2i.gru.weight_ih_l9", Tensor(DType::F32, {1})});
+    expect_load_error(r, "record 's2i.gru.weight_ih_l9' is not a parameter of this model");
+  }
+  {
+    auto r = recs;
+    for (auto& rec : r)
+      if (rec.key == "i2s.bias") rec.tensor.f32()[2] = std::nanf("");
+    expect_load_error(r, "m.sbt: parameter i2s.bias: element 2 is nan");
+  }
+  {
+    auto r = recs;
+    for (auto& rec : r)
+      if (rec.key == "i2s.bias") rec.tensor = Tensor(DType::I32, {8});
+    expect_load_error(r, "parameter i2s.bias: expected f32, got i32");
+  }
+  // Checkpoint records under other names are not parameters.
+  auto r = recs;
+  r.push_back({"adam.si.step", Tensor(DType::I64, {1})});
+  r.push_back({"train.state", Tensor::text("epoch 1\n")});
+  BOOST_CHECK_NO_THROW(Model::load(be, r, "ckpt.sbt"));
+}
+
 BOOST_AUTO_TEST_CASE(layouts_must_meet_in_the_joint_space) {
   BOOST_CHECK_THROW(Model(cpu_backend(), tiny(TaskSet{}, parse_layers("s=0,s2i=0")), 1), UsageError);
   BOOST_CHECK_NO_THROW(Model(cpu_backend(), tiny(TaskSet{}, parse_layers("s=0,s2i=1")), 1));
