@@ -1,9 +1,11 @@
 // lib/io: .sbt archives, .npy/.npz, text tables.
 #define BOOST_TEST_MODULE io
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -533,6 +535,113 @@ BOOST_AUTO_TEST_CASE(npz_round_trip) {
   BOOST_TEST(same(back[1].tensor, recs[1].tensor));
   recs.push_back({"a", Tensor(DType::U8, {1})});
   expect_error([&] { write_npz(d / "y.npz", recs); }, "duplicate key 'a'");
+}
+
+// A zip built byte by byte: one local header + data per member, the central
+// directory, the end record. Sizes and offsets can be forged per member.
+struct ZipMember {
+  std::string name;
+  std::uint16_t method = 0;
+  std::vector<unsigned char> data;  // as stored
+  std::uint32_t crc = 0;
+  std::uint32_t usize = 0;
+  std::uint32_t offset_override = 0;  // 0 = the real offset
+};
+
+std::vector<unsigned char> forge_zip(const std::vector<ZipMember>& members,
+                                     const std::vector<unsigned char>& before_eocd = {}) {
+  std::vector<unsigned char> z, cd;
+  auto u16 = [](std::vector<unsigned char>& o, std::uint32_t v) { o.push_back(v & 0xFF); o.push_back((v >> 8) & 0xFF); };
+  auto u32 = [&](std::vector<unsigned char>& o, std::uint32_t v) { u16(o, v & 0xFFFF); u16(o, v >> 16); };
+  for (const auto& m : members) {
+    const auto off = static_cast<std::uint32_t>(z.size());
+    u32(z, 0x04034b50u); u16(z, 20); u16(z, 0); u16(z, m.method); u32(z, 0);
+    u32(z, m.crc); u32(z, static_cast<std::uint32_t>(m.data.size())); u32(z, m.usize);
+    u16(z, static_cast<std::uint32_t>(m.name.size())); u16(z, 0);
+    z.insert(z.end(), m.name.begin(), m.name.end());
+    z.insert(z.end(), m.data.begin(), m.data.end());
+    u32(cd, 0x02014b50u); u16(cd, 20); u16(cd, 20); u16(cd, 0); u16(cd, m.method); u32(cd, 0);
+    u32(cd, m.crc); u32(cd, static_cast<std::uint32_t>(m.data.size())); u32(cd, m.usize);
+    u16(cd, static_cast<std::uint32_t>(m.name.size())); u16(cd, 0); u16(cd, 0); u16(cd, 0); u16(cd, 0); u32(cd, 0);
+    u32(cd, m.offset_override ? m.offset_override : off);
+    cd.insert(cd.end(), m.name.begin(), m.name.end());
+  }
+  const auto cd_off = static_cast<std::uint32_t>(z.size());
+  z.insert(z.end(), cd.begin(), cd.end());
+  z.insert(z.end(), before_eocd.begin(), before_eocd.end());
+  u32(z, 0x06054b50u); u16(z, 0); u16(z, 0);
+  u16(z, static_cast<std::uint32_t>(members.size())); u16(z, static_cast<std::uint32_t>(members.size()));
+  u32(z, static_cast<std::uint32_t>(cd.size())); u32(z, before_eocd.empty() ? cd_off : 0xFFFFFFFFu); u16(z, 0);
+  return z;
+}
+
+BOOST_AUTO_TEST_CASE(hostile_npz_files) {
+  TempDir d;
+  // A valid stored member, for reference.
+  const auto npy = [] {
+    TempDir t;
+    write_npy(t / "a.npy", Tensor(DType::U8, {4}));
+    return file_bytes(t / "a.npy");
+  }();
+  const auto crc = static_cast<std::uint32_t>(crc32(0, npy.data(), static_cast<uInt>(npy.size())));
+  const ZipMember good{"a.npy", 0, npy, crc, static_cast<std::uint32_t>(npy.size())};
+  put_bytes(d / "good.npz", forge_zip({good}));
+  BOOST_TEST(read_npz(d / "good.npz").size() == 1u);
+
+  // Two members with one name would silently become duplicate keys.
+  put_bytes(d / "dup.npz", forge_zip({good, good}));
+  expect_error([&] { read_npz(d / "dup.npz"); }, "a second member named 'a'");
+
+  // A local header offset near 2^32 (beyond the file).
+  ZipMember far = good;
+  far.offset_override = 0xFFFFFFF0u;
+  put_bytes(d / "far.npz", forge_zip({far}));
+  expect_error([&] { read_npz(d / "far.npz"); }, "corrupt local header");
+
+  // A zip64 locator whose directory offset is 2^64 - 8: z64 + 56 wraps.
+  std::vector<unsigned char> locator = {0x50, 0x4b, 0x06, 0x07, 0, 0, 0, 0};
+  for (int i = 0; i < 8; ++i) locator.push_back(i == 0 ? 0xF8 : 0xFF);
+  locator.insert(locator.end(), {1, 0, 0, 0});
+  put_bytes(d / "z64.npz", forge_zip({good}, locator));
+  expect_error([&] { read_npz(d / "z64.npz"); }, "corrupt zip64 directory");
+
+  // A deflated member of a few bytes that claims 2 GiB: refused without the
+  // allocation (the address space of the child that reads it is 256 MiB).
+  std::vector<unsigned char> deflated(1024);
+  {
+    z_stream s{};
+    deflateInit2(&s, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    s.next_in = const_cast<unsigned char*>(npy.data());
+    s.avail_in = static_cast<uInt>(npy.size());
+    s.next_out = deflated.data();
+    s.avail_out = static_cast<uInt>(deflated.size());
+    deflate(&s, Z_FINISH);
+    deflated.resize(s.total_out);
+    deflateEnd(&s);
+  }
+  ZipMember huge{"h.npy", 8, deflated, crc, 0x80000000u};
+  put_bytes(d / "huge.npz", forge_zip({huge}));
+  const pid_t child = ::fork();
+  if (child == 0) {
+    rlimit lim{std::uint64_t{256} << 20, std::uint64_t{256} << 20};
+    ::setrlimit(RLIMIT_AS, &lim);
+    try {
+      read_npz(d / "huge.npz");
+    } catch (const Error& e) {
+      ::_exit(std::string(e.what()).find("corrupt deflate data") != std::string::npos ? 0 : 1);
+    } catch (const std::bad_alloc&) {
+      ::_exit(2);
+    }
+    ::_exit(3);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0, "child exit " << WEXITSTATUS(status) << " (2: it tried to allocate the claim)");
+  // The same member with its true size reads back.
+  huge.usize = static_cast<std::uint32_t>(npy.size());
+  put_bytes(d / "ok.npz", forge_zip({huge}));
+  BOOST_TEST(read_npz(d / "ok.npz").size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(tables) {
