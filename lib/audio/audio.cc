@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -283,21 +284,35 @@ std::size_t AudioReader::read(float* out, std::size_t n) {
   if (got < static_cast<sf_count_t>(n))
     fail(name_, ": audio ends after ", pos_ + std::max<sf_count_t>(got, 0), " of ",
          info_.frames, " samples (truncated or corrupt)");
+  // A NaN or infinite sample (float files can hold them) would make every
+  // feature of its frames NaN, and a huge one overflows the power spectrum;
+  // either names the file and the sample instead. Samples are nominally in
+  // [-1, 1]; kMaxSample leaves float files' overshoot far inside.
+  constexpr float kMaxSample = 1e6f;
+  for (sf_count_t i = 0; i < got; ++i)
+    if (!(std::fabs(out[i]) <= kMaxSample))
+      fail(name_, ": sample ", pos_ + i, " is ", out[i],
+           std::isfinite(out[i]) ? " (beyond +-1e6; samples are nominally within +-1)" : " (not a finite number)");
   pos_ += got;
   return static_cast<std::size_t>(got);
 }
 
 namespace {
+// The buffer grows with the samples actually decoded, never straight to the
+// count a header claims (a FLAC header on stdin can claim 22 GB).
 Audio read_whole(AudioReader& in) {
   Audio a;
   a.rate = in.info().rate;
-  a.samples.resize(static_cast<std::size_t>(in.info().frames));
+  const auto claimed = static_cast<std::size_t>(in.info().frames);
   std::size_t at = 0;
-  while (at < a.samples.size()) {
-    std::size_t got = in.read(a.samples.data() + at, std::min<std::size_t>(65536, a.samples.size() - at));
+  while (at < claimed) {
+    if (at == a.samples.size())
+      a.samples.resize(std::min(claimed, std::max<std::size_t>(65536, a.samples.size() * 2)));
+    const std::size_t got = in.read(a.samples.data() + at, std::min<std::size_t>(65536, a.samples.size() - at));
     if (got == 0) break;
     at += got;
   }
+  a.samples.resize(at);
   return a;
 }
 }  // namespace

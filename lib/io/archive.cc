@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <unordered_set>
 
 #include "core/diag.h"
 #include "core/error.h"
@@ -99,14 +100,21 @@ RecordHead encode_record_head(std::string_view key, DType dtype, std::span<const
   if (const std::string why = key_problem(key); !why.empty()) fail(where, ": ", why);
   if (shape.size() > static_cast<std::size_t>(kMaxRank)) fail(where, ": rank ", shape.size(), " exceeds ", kMaxRank);
   if (dtype == DType::Text && shape.size() != 1) fail(where, ": a text record has rank 1");
+  // The reader's limits, applied before a byte is written: a writer never
+  // makes an archive its own reader rejects (a dimension over the limit
+  // beside a zero one holds no data, and is still refused by both).
+  const std::uint64_t limit = ArchiveLimits{}.max_record_bytes;
   std::uint64_t numel = 1;
   for (std::int64_t d : shape) {
     if (d < 0) fail(where, ": negative dimension");
-    numel *= static_cast<std::uint64_t>(d);
+    const auto u = static_cast<std::uint64_t>(d);
+    if (u > limit) fail(where, ": dimension ", u, " exceeds the ", limit, "-byte record limit");
+    if (u != 0 && numel > limit / u) fail(where, ": record larger than the ", limit, "-byte limit");
+    numel *= u;
   }
+  if (numel > limit / dtype_size(dtype)) fail(where, ": record larger than the ", limit, "-byte limit");
   RecordHead h;
   h.payload = numel * dtype_size(dtype);
-  if (h.payload > ArchiveLimits{}.max_record_bytes) fail(where, ": ", h.payload, " bytes exceeds the record limit");
   std::memcpy(h.bytes, kRecordTag, 4);
   h.bytes[4] = static_cast<unsigned char>(dtype);
   h.bytes[5] = static_cast<unsigned char>(shape.size());
@@ -132,6 +140,11 @@ struct ArchiveWriter::Impl {
   std::uint64_t record_left = 0;       // payload bytes append() still owes
   std::string record_key;
   std::uint32_t key_crc = 0;           // CRC-32 of the keys written (the end record's)
+  std::unordered_set<std::string> keys;  // one record per key in an archive
+
+  void claim_key(std::string_view key, const std::string& where) {
+    if (!keys.emplace(key).second) fail(where, ": duplicate key (a record of this key was written already)");
+  }
 
   // Streams n bytes into the current zstd frame (ZSTD_e_end closes it).
   void compress(const void* p, std::size_t n, ZSTD_EndDirective mode, const std::string& where) {
@@ -227,7 +240,9 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
   Impl& m = *impl_;
   if (m.closed) fail(path_, ": write after close");
   if (m.in_record) fail(path_, ": write inside the unfinished record '", m.record_key, "'");
-  const RecordHead rh = encode_record_head(key, dtype, shape, cat(path_, ": record ", records_ + 1, " ('", key, "')"));
+  const std::string where = cat(path_, ": record ", records_ + 1, " ('", key, "')");
+  const RecordHead rh = encode_record_head(key, dtype, shape, where);
+  m.claim_key(key, where);
   const unsigned char* head = rh.bytes;
   const std::size_t head_bytes = rh.size;
   const std::uint64_t payload = rh.payload;
@@ -280,6 +295,7 @@ void ArchiveWriter::begin_record(std::string_view key, DType dtype, std::span<co
   if (m.in_record) fail(path_, ": record '", key, "' begun inside the unfinished record '", m.record_key, "'");
   const std::string where = cat(path_, ": record ", records_ + 1, " ('", key, "')");
   const RecordHead rh = encode_record_head(key, dtype, shape, where);
+  m.claim_key(key, where);
   const unsigned char* head = rh.bytes;
   const std::size_t head_bytes = rh.size;
   const std::uint64_t payload = rh.payload;

@@ -454,6 +454,42 @@ BOOST_AUTO_TEST_CASE(every_format_cut_short_is_an_error) {
   BOOST_TEST(tried >= 15);
 }
 
+BOOST_AUTO_TEST_CASE(non_finite_and_huge_samples_are_errors) {
+  const fs::path dir = fs::temp_directory_path() / ("sb-test-nan." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto float_wav = [&](float bad, const std::string& name) {
+    const std::string path = (dir / name).string();
+    SF_INFO info{};
+    info.samplerate = 16000;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    SNDFILE* w = sf_open(path.c_str(), SFM_WRITE, &info);
+    BOOST_REQUIRE(w);
+    sf_command(w, SFC_SET_NORM_FLOAT, nullptr, SF_FALSE);
+    std::vector<float> x(4000, 0.25f);
+    x[1234] = bad;
+    sf_writef_float(w, x.data(), static_cast<sf_count_t>(x.size()));
+    sf_close(w);
+    return path;
+  };
+  auto message = [](const std::string& path) -> std::string {
+    try {
+      read_audio(path);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string nan = message(float_wav(std::nanf(""), "nan.wav"));
+  BOOST_TEST(nan.find("nan.wav: sample 1234 is nan") != std::string::npos, nan);
+  const std::string inf = message(float_wav(std::numeric_limits<float>::infinity(), "inf.wav"));
+  BOOST_TEST(inf.find("inf.wav: sample 1234 is inf") != std::string::npos, inf);
+  const std::string huge = message(float_wav(1e30f, "huge.wav"));
+  BOOST_TEST(huge.find("huge.wav: sample 1234 is 1e+30 (beyond") != std::string::npos, huge);
+  BOOST_TEST(message(float_wav(1.5f, "loud.wav")).empty());  // overshoot is audio
+  fs::remove_all(dir);
+}
+
 BOOST_AUTO_TEST_CASE(bad_inputs_name_the_input) {
   std::vector<unsigned char> junk(100, 'x');
   auto starts = [](const std::function<void()>& f, const std::string& prefix) {

@@ -356,6 +356,32 @@ BOOST_AUTO_TEST_CASE(hostile_headers_are_rejected_without_allocating) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(writer_refuses_what_its_reader_would) {
+  TempDir d;
+  ArchiveWriter w(d / "w.sbt");
+  w.write("a", Tensor(DType::U8, {1}));
+  expect_error([&] { w.write("a", Tensor(DType::U8, {2})); }, "w.sbt: record 2 ('a'): duplicate key");
+  expect_error([&] {
+    const std::int64_t dims[2] = {0, std::int64_t{1} << 36};
+    w.write("empty-but-huge", DType::F32, std::span<const std::int64_t>(dims, 2), nullptr);
+  }, "dimension 68719476736 exceeds");
+  const std::int64_t ok[1] = {3};
+  w.begin_record("b", DType::U8, std::span<const std::int64_t>(ok, 1));
+  w.append("xyz", 3);
+  w.end_record();
+  expect_error([&] { w.begin_record("b", DType::U8, std::span<const std::int64_t>(ok, 1)); }, "duplicate key");
+  w.close();
+  const auto r = read_all(d / "w.sbt");
+  BOOST_REQUIRE_EQUAL(r.size(), 2u);
+  BOOST_TEST(r[1].key == "b");
+}
+
+BOOST_AUTO_TEST_CASE(tables_name_the_reason_they_cannot_be_read) {
+  TempDir d;
+  expect_error([&] { read_table(d.dir.string()); }, "is a directory, not a table");
+  expect_error([&] { read_table(d / "missing"); }, "missing: cannot open: No such file or directory");
+}
+
 BOOST_AUTO_TEST_CASE(bad_keys_are_refused_on_write) {
   TempDir d;
   ArchiveWriter w(d / "k.sbt");
