@@ -5,6 +5,7 @@
 #include <new>
 
 #include "backend/build_info.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "sb_config.h"
 
@@ -48,8 +49,16 @@ std::string name_bad_value(const std::string& what, int argc, char** argv) {
 
 const std::string& tool_name() { return g_tool; }
 
-void warn(std::string_view msg) { std::cerr << g_tool << ": warning: " << msg << '\n'; }
-void info(std::string_view msg) { std::cerr << g_tool << ": " << msg << '\n'; }
+// A progress line being redrawn on the terminal is cleared first, so that
+// the message starts at column 0 (the meter redraws below it).
+void warn(std::string_view msg) {
+  Progress::clear_active_line();
+  std::cerr << g_tool << ": warning: " << msg << '\n';
+}
+void info(std::string_view msg) {
+  Progress::clear_active_line();
+  std::cerr << g_tool << ": " << msg << '\n';
+}
 
 cxxopts::Options make_options(const std::string& summary, const std::string& positional_help) {
   cxxopts::Options opts(g_tool, g_tool + " - " + summary);

@@ -1,6 +1,8 @@
 // lib/cli: exit codes and message formats shared by every tool.
 #define BOOST_TEST_MODULE cli
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <iostream>
@@ -220,4 +222,61 @@ BOOST_AUTO_TEST_CASE(version_describes_the_build) {
   BOOST_TEST(r.rc == 0);
   for (const char* line : {"\ncommit: ", "\ncpu kernel: ", "\nblas: ", "\ncuda: ", "\ncudnn: "})
     BOOST_TEST(r.out.find(line) != std::string::npos, line);
+}
+
+// ---- Progress ---------------------------------------------------------------
+#include <thread>
+
+#include "cli/progress.h"
+
+BOOST_AUTO_TEST_CASE(progress_summary_is_one_line) {
+  std::ostringstream os;
+  {
+    cli::Progress p("files", 3, cli::Progress::Mode::Summary, os);
+    p.add();
+    p.add(2);
+    BOOST_TEST(os.str().empty());
+    p.finish("1 skipped");
+  }
+  const std::string s = os.str();
+  BOOST_TEST(s.find("3 files, ") != std::string::npos, s);
+  BOOST_TEST(s.find(" files/s; 1 skipped\n") != std::string::npos, s);
+  BOOST_TEST(s.find('\r') == std::string::npos);
+  BOOST_TEST(std::count(s.begin(), s.end(), '\n') == 1);
+}
+
+BOOST_AUTO_TEST_CASE(progress_quiet_says_nothing) {
+  std::ostringstream os;
+  cli::Progress p("files", 3, cli::Progress::Mode::Quiet, os);
+  p.add(3);
+  p.finish();
+  BOOST_TEST(os.str().empty());
+}
+
+BOOST_AUTO_TEST_CASE(progress_terminal_redraws_a_few_times_a_second) {
+  std::ostringstream os;
+  cli::Progress p("records", 1000, cli::Progress::Mode::Terminal, os);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    p.add();
+    if (i % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  p.finish();
+  const std::string s = os.str();
+  const auto redraws = std::count(s.begin(), s.end(), '\r');
+  BOOST_TEST(redraws >= 1);
+  BOOST_TEST(redraws <= static_cast<long>(secs * 4) + 2, s);
+  BOOST_TEST(s.find("/1000 records (") != std::string::npos, s);
+  BOOST_TEST(s.find("ETA ") != std::string::npos, s);
+  BOOST_TEST(s.find("1000 records, ") != std::string::npos, s);
+  BOOST_TEST(s.back() == '\n');
+}
+
+BOOST_AUTO_TEST_CASE(progress_formats) {
+  BOOST_TEST(cli::format_duration(12.34) == "12.3 s");
+  BOOST_TEST(cli::format_duration(125) == "2 min 05 s");
+  BOOST_TEST(cli::format_duration(7260) == "2 h 01 min");
+  BOOST_TEST(cli::format_rate(40.62) == "40.6");
+  BOOST_TEST(cli::format_rate(12345.6) == "12346");
 }
