@@ -5,13 +5,12 @@
 
 #include <cstdio>
 #include <functional>
-#include <limits>
 #include <set>
 #include <string>
-#include <vector>
 
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "core/options_itf.h"
 #include "core/strings.h"
@@ -21,106 +20,6 @@
 namespace {
 
 using namespace sb;
-
-// OptionsItf over cxxopts, private to sb-train until lib/cli has its
-// OptionRegistry (same shape: one per help group, apply() after parsing).
-// Values are taken as text and converted here so that a bad value or one
-// out of range is a UsageError naming the option; --help shows the range
-// and the field's value at registration as the default.
-class OptionRegistry : public OptionsItf {
- public:
-  OptionRegistry(cxxopts::Options& opts, const std::string& group) : opts_(opts), group_(group) {}
-
-  void add(const std::string& n, int* v, const std::string& h, long long lo, long long hi) override {
-    integer(n, v, h, lo, hi);
-  }
-  void add(const std::string& n, long long* v, const std::string& h, long long lo, long long hi) override {
-    integer(n, v, h, lo, hi);
-  }
-  void add(const std::string& n, std::uint64_t* v, const std::string& h, std::uint64_t lo, std::uint64_t hi) override {
-    declare(n, cat(h, " (", lo, hi == std::numeric_limits<std::uint64_t>::max() ? std::string(" or more") : cat("..", hi), ")"),
-            std::to_string(*v));
-    appliers_.push_back([=, this](const cxxopts::ParseResult& r) {
-      if (!r.count(key(n))) return;
-      const std::string s = r[key(n)].as<std::string>();
-      errno = 0;
-      char* end = nullptr;
-      const unsigned long long x = std::strtoull(s.c_str(), &end, 10);
-      if (s.empty() || s[0] == '-' || *end || errno || x < lo || x > hi)
-        usage_fail("--", key(n), ": '", s, "' is not a whole number in range ", lo, "..", hi);
-      *v = x;
-    });
-  }
-  void add(const std::string& n, double* v, const std::string& h, double lo, double hi) override { real(n, v, h, lo, hi); }
-  void add(const std::string& n, float* v, const std::string& h, double lo, double hi) override { real(n, v, h, lo, hi); }
-  void add(const std::string& n, bool* v, const std::string& h) override {
-    opts_.add_options(group_)(n, h, cxxopts::value<bool>());
-    appliers_.push_back([=, this](const cxxopts::ParseResult& r) {
-      if (r.count(key(n))) *v = r[key(n)].as<bool>();
-    });
-  }
-  void add(const std::string& n, std::string* v, const std::string& h) override { text(n, v, h, {}); }
-  void add(const std::string& n, std::string* v, const std::string& h, const std::vector<std::string>& choices) override {
-    text(n, v, h, choices);
-  }
-
-  void apply(const cxxopts::ParseResult& r) {
-    for (auto& a : appliers_) a(r);
-  }
-
- private:
-  static std::string key(const std::string& n) {
-    const auto comma = n.find(',');
-    return comma == std::string::npos ? n : n.substr(comma + 1);
-  }
-  void declare(const std::string& n, const std::string& help, const std::string& def) {
-    auto v = cxxopts::value<std::string>();
-    if (!def.empty()) v->default_value(def);
-    opts_.add_options(group_)(n, help, v);
-  }
-  template <class T>
-  void integer(const std::string& n, T* v, const std::string& h, long long lo, long long hi) {
-    declare(n, cat(h, " (", lo, hi >= std::numeric_limits<int>::max() ? std::string(" or more") : cat("..", hi), ")"),
-            std::to_string(*v));
-    appliers_.push_back([=, this](const cxxopts::ParseResult& r) {
-      if (!r.count(key(n))) return;
-      const long long x = parse_int(r[key(n)].as<std::string>(), "--" + key(n));
-      if (x < lo || x > hi) usage_fail("--", key(n), ": ", x, " is out of range ", lo, "..", hi);
-      *v = static_cast<T>(x);
-    });
-  }
-  template <class T>
-  void real(const std::string& n, T* v, const std::string& h, double lo, double hi) {
-    declare(n, h, shown(static_cast<double>(*v)));
-    appliers_.push_back([=, this](const cxxopts::ParseResult& r) {
-      if (!r.count(key(n))) return;
-      const double x = parse_double(r[key(n)].as<std::string>(), "--" + key(n));
-      if (!(x >= lo && x <= hi)) usage_fail("--", key(n), ": ", shown(x), " is out of range ", shown(lo), "..", shown(hi));
-      *v = static_cast<T>(x);
-    });
-  }
-  void text(const std::string& n, std::string* v, const std::string& h, const std::vector<std::string>& choices) {
-    std::string list;
-    for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
-    declare(n, choices.empty() ? h : cat(h, " (", list, ")"), *v);
-    appliers_.push_back([=, this](const cxxopts::ParseResult& r) {
-      if (!r.count(key(n))) return;
-      const std::string s = r[key(n)].as<std::string>();
-      bool ok = choices.empty();
-      for (const auto& c : choices) ok = ok || s == c;
-      if (!ok) usage_fail("--", key(n), ": unknown value '", s, "' (", list, ")");
-      *v = s;
-    });
-  }
-  static std::string shown(double x) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", x);
-    return buf;
-  }
-  cxxopts::Options& opts_;
-  std::string group_;
-  std::vector<std::function<void(const cxxopts::ParseResult&)>> appliers_;
-};
 
 // A path as the shell reads it back (the continue command is copied).
 std::string shell_word(const std::string& s) {
@@ -202,7 +101,7 @@ int train_main(int argc, char** argv) {
     train::register_model_sizes(o, mo);
   };
   auto reg_train = [&](OptionsItf& o) { to.Register(o); };
-  OptionRegistry data_opts(opts, "Data"), model_opts(opts, "Model"), train_opts(opts, "Training");
+  cli::OptionRegistry data_opts(opts, "Data"), model_opts(opts, "Model"), train_opts(opts, "Training");
   reg_data(data_opts);
   reg_model(model_opts);
   reg_train(train_opts);
