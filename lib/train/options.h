@@ -16,16 +16,9 @@
 
 #include "core/options_itf.h"
 #include "model/options.h"
+#include "train/messages.h"
 
 namespace sb::train {
-
-// Lines for the user; the tool prefixes them with its name. `bar` replaces
-// the previous bar line in place (a terminal's \r); `done` ends that line.
-struct Messages {
-  std::function<void(std::string_view)> info = [](std::string_view) {};
-  std::function<void(std::string_view)> warn = [](std::string_view) {};
-  std::function<void(std::string_view, bool done)> bar = [](std::string_view, bool) {};
-};
 
 struct TrainOptions {
   std::string output;        // the model (best epoch); checkpoints beside it

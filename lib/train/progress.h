@@ -1,13 +1,14 @@
 // What a training run tells the user and writes down: progress within an
 // epoch (a bar on a terminal, a line every --log-every steps otherwise), the
 // epoch summary line, and the TSV log. Every line goes through Messages
-// (options.h), so the tool decides where and how it is printed.
+// (messages.h), so the tool decides where and how it is printed.
 #pragma once
 #include <chrono>
 #include <fstream>
 #include <string>
 
 #include "model/options.h"
+#include "train/messages.h"
 #include "train/options.h"
 
 namespace sb::train {
