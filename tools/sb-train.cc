@@ -151,6 +151,9 @@ int train_main(int argc, char** argv) {
     train::check_model_agrees(rec.model, mo, model_names, to.resume);
     train::resolve_resume(rec, given, to, spec, msg, to.resume);
     mo = rec.model;
+    if (!rec.have_run && (to.output.empty() || spec.dir_for(model::Task::SI).empty()))
+      usage_fail(to.resume, " was written by an older sb-train that did not record the run's options: give -o "
+                 "MODEL and the data options (--data DIR or --si DIR ..., --val DIR) again");
   } else if (to.output.empty()) {
     usage_fail("-o MODEL is required");
   }

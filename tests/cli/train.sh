@@ -222,6 +222,8 @@ check_err "resume refuses other data behind the same names" 2 \
 sb-tensor keys rs/m.epoch01.sbt | grep -vx 'train.run' > old.keys
 sb-tensor select -k old.keys rs/m.epoch01.sbt > old/m.epoch01.sbt
 check "an old checkpoint has no run record" 1 "sb-tensor keys old/m.epoch01.sbt | grep -qx train.run"
+check_err "an old checkpoint alone asks for the data options" 1 \
+  "cd old && sb-train --resume m.epoch01.sbt" 'older sb-train that did not record the run.s options: give -o MODEL and the data options'
 check_err "an old checkpoint resumes with the data options given" 0 \
   "cd old && sb-train --resume m.epoch01.sbt --data ../train --val ../val --epochs 2 --log-every 1 --threads 1 -o m.sbt" \
   'resuming from m.epoch01.sbt after epoch 1'
