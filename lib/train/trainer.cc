@@ -199,6 +199,101 @@ int stop_signal() { return g_stop.load(); }
 
 // ---- the training run ----------------------------------------------------------
 
+namespace {
+
+// What a run holds while it trains.
+struct Run {
+  Run(const TrainOptions& o, const DataSpec& s, const Messages& m, const model::TaskSet& t)
+      : opt(o), spec(s), msg(m), tasks(t) {}
+  const TrainOptions& opt;
+  const DataSpec& spec;
+  const Messages& msg;
+  model::TaskSet tasks;
+  RunData data;
+  std::unique_ptr<model::Model> model;
+  Optimisers optim;
+  std::array<std::vector<nn::Parameter*>, 3> params;  // by model::Task index
+  std::array<std::vector<int>, 3> lengths;            // the examples' lengths, for batching
+  State st;
+};
+
+// One Adam and one data-order generator per task; the generators are
+// independent streams, all fixed by --seed.
+void make_optimisers(Run& run) {
+  for (Task t : model::kTaskOrder) {
+    if (!run.tasks.has(t)) continue;
+    const int i = idx(t);
+    run.params[i] = run.model->parameters(t);
+    nn::AdamOptions ao;
+    ao.lr = run.opt.lr;
+    run.optim.adam[i] = std::make_unique<nn::Adam>(run.params[i], ao);
+    run.optim.rng[i].reseed(run.opt.seed * 0x100000001b3ULL + static_cast<std::uint64_t>(i) + 1);
+    const TaskData& d = *run.data.train[i];
+    for (std::size_t k = 0; k < d.size(); ++k) run.lengths[i].push_back(d.length(k));
+    if (d.size() < 2) fail(d.dir, ": task ", model::task_name(t), " has ", d.size(), " example; at least 2 are needed");
+  }
+}
+
+// A new epoch's batch order (unless resuming inside one); its step count.
+int begin_epoch(Run& run) {
+  State& st = run.st;
+  if (st.step == 0) {
+    for (Task t : model::kTaskOrder)
+      if (run.tasks.has(t))
+        st.order[idx(t)] = shuffled_batches(run.lengths[idx(t)], run.opt.batch, run.optim.rng[idx(t)]);
+    for (double& s : st.loss_sum) s = 0;
+  }
+  int steps = std::numeric_limits<int>::max();
+  for (Task t : model::kTaskOrder)
+    if (run.tasks.has(t)) steps = std::min(steps, static_cast<int>(st.order[idx(t)].size()));
+  if (run.opt.max_steps > 0) steps = std::min(steps, run.opt.max_steps);
+  if (steps < 1) fail("no batch of at least 2 examples in some task's data");
+  return steps;
+}
+
+// One round-robin step: a batch of each task, st, si, ti, each updating its
+// own parameters (shared encoders included) with its own Adam.
+void train_step(Run& run, int epoch, int step, int steps) {
+  for (Task t : model::kTaskOrder) {
+    if (!run.tasks.has(t)) continue;
+    const int i = idx(t);
+    const auto in = make_batch(*run.data.train[i], run.st.order[i][static_cast<std::size_t>(step)]);
+    nn::zero_grad(run.params[i]);
+    const float loss = run.model->train_loss(t, in, run.opt.margin);
+    if (!std::isfinite(loss))
+      fail(model::task_name(t), " loss is ", loss, " at epoch ", epoch, ", step ", step + 1, " of ", steps,
+           "; training stopped (try a lower --lr or --clip; last good checkpoint: ",
+           run.st.epoch_done ? checkpoint_path(run.opt.output, run.st.epoch_done) : std::string("none"), ")");
+    const float norm = nn::clip_grad_norm(run.params[i], run.opt.clip);
+    if (!std::isfinite(norm))
+      fail(model::task_name(t), " gradient norm is ", norm, " at epoch ", epoch, ", step ", step + 1, " of ", steps,
+           "; training stopped");
+    run.optim.adam[i]->step();
+    run.st.loss_sum[i] += loss;
+  }
+}
+
+// After an epoch: validation, the best model, the checkpoint, --keep.
+EpochResult end_epoch(Run& run, int epoch, int steps, std::chrono::steady_clock::time_point t0, bool& best) {
+  State& st = run.st;
+  EpochResult r = validate(*run.model, run.data, run.opt, run.tasks, st, epoch, steps);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  st.epoch_done = epoch;
+  st.step = 0;
+  for (auto& o : st.order) o.clear();
+  best = !r.have_retrieval || r.r10 > st.best_r10;
+  if (best) {
+    st.best_epoch = epoch;
+    st.best_r10 = r.have_retrieval ? r.r10 : -1;
+    save_model(run.opt.output, *run.model, run.opt, epoch, r.have_retrieval, r.r10, r.medr);
+  }
+  save_checkpoint(checkpoint_path(run.opt.output, epoch), *run.model, run.opt, run.spec, run.optim, st);
+  prune_checkpoints(run.opt.output, epoch, st.best_epoch, run.opt.keep);
+  return r;
+}
+
+}  // namespace
+
 TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const TrainOptions& opt_in,
                    const DataSpec& spec, const Messages& msg) {
   TrainOptions opt = opt_in;
@@ -211,38 +306,22 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
     for (const auto& r : ckpt.records)
       if (r.key == "options") opt.restore_from_text(r.tensor.as_text(), opt.resume);
   }
-  const model::TaskSet tasks = mo.tasks;
   check_writable(opt.output);
 
-  RunData data;
-  load_data(data, spec, tasks, msg);
-  fit_model_to_data(data, mo, opt.resume);
-
-  // ---- model, optimisers, generators
-  std::unique_ptr<model::Model> model = opt.resume.empty() ? std::make_unique<model::Model>(be, mo, opt.seed)
-                                                           : model::Model::load(be, ckpt.records, opt.resume);
-  drop_unusable(data, *model, opt.max_frames, msg);
-  Optimisers optim;
-  std::array<std::vector<nn::Parameter*>, 3> params;
-  std::array<std::vector<int>, 3> lengths;
-  std::array<std::size_t, 3> examples{0, 0, 0};
-  for (Task t : model::kTaskOrder) {
-    if (!tasks.has(t)) continue;
-    params[idx(t)] = model->parameters(t);
-    nn::AdamOptions ao;
-    ao.lr = opt.lr;
-    optim.adam[idx(t)] = std::make_unique<nn::Adam>(params[idx(t)], ao);
-    // Independent streams per task, all fixed by --seed.
-    optim.rng[idx(t)].reseed(opt.seed * 0x100000001b3ULL + static_cast<std::uint64_t>(idx(t)) + 1);
-    const TaskData& d = *data.train[idx(t)];
-    for (std::size_t i = 0; i < d.size(); ++i) lengths[idx(t)].push_back(d.length(i));
-    examples[idx(t)] = d.size();
-    if (d.size() < 2) fail(d.dir, ": task ", model::task_name(t), " has ", d.size(), " example; at least 2 are needed");
-  }
-  State st;
-  const std::string data_print = fingerprint(data.train);
+  Run run(opt, spec, msg, mo.tasks);
+  load_data(run.data, spec, run.tasks, msg);
+  fit_model_to_data(run.data, mo, opt.resume);
+  run.model = opt.resume.empty() ? std::make_unique<model::Model>(be, mo, opt.seed)
+                                 : model::Model::load(be, ckpt.records, opt.resume);
+  drop_unusable(run.data, *run.model, opt.max_frames, msg);
+  make_optimisers(run);
+  State& st = run.st;
+  const std::string data_print = fingerprint(run.data.train);
   if (!opt.resume.empty()) {
-    restore_state(ckpt, tasks, optim, st, examples);
+    std::array<std::size_t, 3> examples{0, 0, 0};
+    for (Task t : model::kTaskOrder)
+      if (run.tasks.has(t)) examples[idx(t)] = run.data.train[idx(t)]->size();
+    restore_state(ckpt, run.tasks, run.optim, st, examples);
     ckpt = Checkpoint{};
     if (st.data != data_print)
       fail(opt.resume, ": the checkpoint was trained on other data (examples ", st.data, ", now ", data_print, ")");
@@ -250,12 +329,14 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
                  st.step ? cat(", step ", st.step) : std::string()));
   }
   st.data = data_print;
-  describe(*model, mo, data, msg);
+  describe(*run.model, mo, run.data, msg);
 
-  TrainLog log(opt.log, !opt.resume.empty(), tasks);
+  TrainLog log(opt.log, !opt.resume.empty(), run.tasks);
   if (st.epoch_done >= opt.epochs && st.step == 0)
     usage_fail("--resume: ", opt.resume, " already holds ", st.epoch_done, " epochs; give --epochs above that");
-  Progress progress(opt, msg, tasks);
+  Progress progress(opt, msg, run.tasks);
+  bool validated[3];
+  for (Task t : model::kTaskOrder) validated[idx(t)] = run.data.val[idx(t)] != nullptr;
   TrainSummary sum;
   sum.best_epoch = st.best_epoch;
   sum.best_r10 = st.best_r10;
@@ -263,67 +344,27 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
 
   for (int epoch = st.epoch_done + 1; epoch <= opt.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (st.step == 0) {
-      for (Task t : model::kTaskOrder)
-        if (tasks.has(t)) st.order[idx(t)] = shuffled_batches(lengths[idx(t)], opt.batch, optim.rng[idx(t)]);
-      for (double& s : st.loss_sum) s = 0;
-    }
-    int steps = std::numeric_limits<int>::max();
-    for (Task t : model::kTaskOrder)
-      if (tasks.has(t)) steps = std::min(steps, static_cast<int>(st.order[idx(t)].size()));
-    if (opt.max_steps > 0) steps = std::min(steps, opt.max_steps);
-    if (steps < 1) fail("no batch of at least 2 examples in some task's data");
+    const int steps = begin_epoch(run);
     progress.start_epoch(epoch, steps, st.step);
     for (int step = st.step; step < steps; ++step) {
-      for (Task t : model::kTaskOrder) {
-        if (!tasks.has(t)) continue;
-        const int i = idx(t);
-        const auto in = make_batch(*data.train[i], st.order[i][static_cast<std::size_t>(step)]);
-        nn::zero_grad(params[i]);
-        const float loss = model->train_loss(t, in, opt.margin);
-        if (!std::isfinite(loss))
-          fail(model::task_name(t), " loss is ", loss, " at epoch ", epoch, ", step ", step + 1, " of ", steps,
-               "; training stopped (try a lower --lr or --clip; last good checkpoint: ",
-               st.epoch_done ? checkpoint_path(opt.output, st.epoch_done) : std::string("none"), ")");
-        const float norm = nn::clip_grad_norm(params[i], opt.clip);
-        if (!std::isfinite(norm))
-          fail(model::task_name(t), " gradient norm is ", norm, " at epoch ", epoch, ", step ", step + 1,
-               " of ", steps, "; training stopped");
-        optim.adam[i]->step();
-        st.loss_sum[i] += loss;
-      }
+      train_step(run, epoch, step, steps);
       progress.step(step, st.loss_sum);
       if (stop_signal()) {
         st.step = step + 1;
         sum.checkpoint = interrupted_path(opt.output);
-        save_checkpoint(sum.checkpoint, *model, opt, spec, optim, st);
+        save_checkpoint(sum.checkpoint, *run.model, opt, spec, run.optim, st);
         sum.stopped_by = stop_signal();
         msg.info(cat("stopped by signal ", sum.stopped_by, " at epoch ", epoch, ", step ", step + 1, " of ", steps,
                      "; checkpoint ", sum.checkpoint, " written"));
         return sum;
       }
     }
-
-    // ---- end of epoch: validation, checkpoint, best model, log
-    EpochResult r = validate(*model, data, opt, tasks, st, epoch, steps);
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    st.epoch_done = epoch;
-    st.step = 0;
-    for (auto& o : st.order) o.clear();
-    const bool best = !r.have_retrieval || r.r10 > st.best_r10;
-    if (best) {
-      st.best_epoch = epoch;
-      st.best_r10 = r.have_retrieval ? r.r10 : -1;
-      save_model(opt.output, *model, opt, epoch, r.have_retrieval, r.r10, r.medr);
-    }
+    bool best = false;
+    const EpochResult r = end_epoch(run, epoch, steps, t0, best);
     sum.checkpoint = checkpoint_path(opt.output, epoch);
-    save_checkpoint(sum.checkpoint, *model, opt, spec, optim, st);
-    prune_checkpoints(opt.output, epoch, st.best_epoch, opt.keep);
     sum.epochs_done = epoch;
     sum.best_epoch = st.best_epoch;
     sum.best_r10 = st.best_r10;
-    bool validated[3];
-    for (Task t : model::kTaskOrder) validated[idx(t)] = data.val[idx(t)] != nullptr;
     progress.epoch_done(r, best, validated);
     log.write(r);
     if (stop_signal()) {
