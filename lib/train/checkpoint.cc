@@ -23,6 +23,23 @@ std::string strip_sbt(const std::string& output) {
   return base;
 }
 
+// Checkpoints and models must appear under their names only when complete.
+// Before io's OutputFile (main, 2607f7e) that took WriterOptions::atomic;
+// with it every file an ArchiveWriter writes is atomic and the flag is gone.
+// This compiles against both until the branches meet.
+template <class W>
+auto request_atomic(W& w, int) -> decltype(w.atomic = true, void()) {
+  w.atomic = true;
+}
+template <class W>
+void request_atomic(W&, long) {}
+
+WriterOptions atomic_file() {
+  WriterOptions w;
+  request_atomic(w, 0);
+  return w;
+}
+
 const Record* find_record(const std::vector<Record>& recs, const std::string& key) {
   for (const auto& r : recs)
     if (r.key == key) return &r;
@@ -52,9 +69,7 @@ std::string interrupted_path(const std::string& output) { return strip_sbt(outpu
 
 void save_checkpoint(const std::string& path, model::Model& m, const TrainOptions& opt, const DataSpec& data,
                      const Optimisers& o, const State& st) {
-  WriterOptions w;
-  w.atomic = true;
-  ArchiveWriter out(path, w);
+  ArchiveWriter out(path, atomic_file());
   m.save(out, opt.to_text());
   out.write_text("train.run", run_record(opt, data));
   State sc = st;
@@ -84,9 +99,7 @@ void save_checkpoint(const std::string& path, model::Model& m, const TrainOption
 
 void save_model(const std::string& path, model::Model& m, const TrainOptions& opt, int epoch, bool validated,
                 double r10, double medr) {
-  WriterOptions w;
-  w.atomic = true;
-  ArchiveWriter out(path, w);
+  ArchiveWriter out(path, atomic_file());
   const std::string extra = options_record([&](OptionsItf& r) {
     r.add("epoch", &epoch, "the epoch this model is", 0, INT_MAX);
     if (validated) {
