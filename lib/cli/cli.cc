@@ -4,6 +4,8 @@
 #include <iostream>
 #include <new>
 
+#include "backend/build_info.h"
+#include "cli/progress.h"
 #include "core/diag.h"
 #include "core/error.h"
 #include "io/output_file.h"
@@ -12,12 +14,53 @@
 namespace sb::cli {
 namespace {
 std::string g_tool = "sb";
+
+// cxxopts quotes with typographic marks in a UTF-8 locale; sb's messages
+// use ASCII quotes throughout.
+std::string ascii_quotes(std::string s) {
+  for (const char* q : {"\u2018", "\u2019"})
+    for (std::size_t p; (p = s.find(q)) != std::string::npos;) s.replace(p, std::string(q).size(), "'");
+  return s;
+}
+
+// cxxopts converts typed values while parsing and reports only the bad
+// text ("Argument 'abc' failed to parse"). Options declared through
+// OptionRegistry never get here (their values are text); for any declared
+// with a typed cxxopts::value, find the option the text was given to, so the
+// message names it as the registry's do.
+std::string name_bad_value(const std::string& what, int argc, char** argv) {
+  const std::string msg = ascii_quotes(what);
+  const auto a = msg.find('\''), b = msg.rfind('\'');
+  if (a == std::string::npos || b <= a) return msg;
+  const std::string text = msg.substr(a + 1, b - a - 1);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.rfind("--", 0) == 0) {
+      const auto eq = arg.find('=');
+      if (eq != std::string::npos && arg.substr(eq + 1) == text) return cat(arg.substr(0, eq), ": '", text, "' is not a valid value");
+      if (eq == std::string::npos && i + 1 < argc && argv[i + 1] == text) return cat(arg, ": '", text, "' is not a valid value");
+    } else if (arg.size() >= 2 && arg[0] == '-') {
+      if (arg.size() > 2 && arg.substr(2) == text) return cat(arg.substr(0, 2), ": '", text, "' is not a valid value");
+      if (i + 1 < argc && argv[i + 1] == text) return cat("-", arg.back(), ": '", text, "' is not a valid value");
+    }
+  }
+  return msg;
+}
 }
 
 const std::string& tool_name() { return g_tool; }
 
-void warn(std::string_view msg) { std::cerr << g_tool << ": warning: " << msg << '\n'; }
-void info(std::string_view msg) { std::cerr << g_tool << ": " << msg << '\n'; }
+// A progress line being redrawn on the terminal is cleared first, so that
+// the message starts at column 0 (the meter redraws below it).
+void warn(std::string_view msg) {
+  Progress::clear_active_line();
+  std::cerr << g_tool << ": warning: " << msg << '\n';
+}
+void info(std::string_view msg) {
+  Progress::clear_active_line();
+  std::cerr << g_tool << ": " << msg << '\n';
+}
 
 cxxopts::Options make_options(const std::string& summary, const std::string& positional_help) {
   cxxopts::Options opts(g_tool, g_tool + " - " + summary);
@@ -28,6 +71,10 @@ cxxopts::Options make_options(const std::string& summary, const std::string& pos
       ("h,help", "print this help and exit")
       ("version", "print the version and exit");
   return opts;
+}
+
+std::string version_text() {
+  return cat(g_tool, ' ', SB_VERSION, '\n', build_description());
 }
 
 cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv, const std::string& epilog) {
@@ -43,12 +90,14 @@ cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv, const 
       throw Exit{kExitOk};
     }
     if (r.count("version")) {
-      std::cout << g_tool << " " << SB_VERSION << '\n';
+      std::cout << version_text() << std::flush;
       throw Exit{kExitOk};
     }
     return r;
+  } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
+    throw UsageError(name_bad_value(e.what(), argc, argv));
   } catch (const cxxopts::exceptions::exception& e) {
-    throw UsageError(e.what());
+    throw UsageError(ascii_quotes(e.what()));
   }
 }
 
@@ -73,7 +122,7 @@ int run_tool(const char* name, int argc, char** argv, const std::function<int(in
     return kExitUsage;
   } catch (const cxxopts::exceptions::exception& e) {
     // Raised by ParseResult::as<T>() on a bad option value.
-    std::cerr << g_tool << ": " << e.what() << "\n"
+    std::cerr << g_tool << ": " << ascii_quotes(e.what()) << "\n"
               << "Try '" << g_tool << " --help' for more information.\n";
     return kExitUsage;
   } catch (const Error& e) {

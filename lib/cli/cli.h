@@ -1,6 +1,6 @@
-// Command-line conventions shared by every sb tool (one place, see STYLE.md):
+// Command-line conventions shared by every sb tool, kept in one place:
 //   --help   usage to stdout, exit 0 (each option's type, default and range)
-//   --version
+//   --version             version, commit, CPU kernel, CUDA/cuDNN compiled in
 //   bad usage             -> "sb-<tool>: <message>" + hint on stderr, exit 1
 //   runtime error         -> "sb-<tool>: <message>" on stderr, exit 2
 //   warnings              -> "sb-<tool>: warning: <message>" on stderr
@@ -38,6 +38,10 @@ inline constexpr const char* kPositional = "positional";
 // --version. Unknown options and bad values become UsageError.
 cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv,
                            const std::string& epilog = "");
+
+// What --version prints: "sb-<tool> VERSION", then build_description()'s
+// lines (commit, CPU kernel, BLAS, CUDA, cuDNN).
+std::string version_text();
 
 // "sb-<tool>: warning: msg" on stderr.
 void warn(std::string_view msg);
