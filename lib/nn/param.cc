@@ -32,9 +32,16 @@ void Parameter::assign(const Tensor& t) {
   value.upload(t.f32(), t.numel());
 }
 
+std::uint64_t Rng::stream(std::uint64_t seed) { return derive_seed(seed, fnv1a("init")); }
+
+Rng::Rng(std::uint64_t seed) : sb::Random(stream(seed)) {}
+
 void init_uniform(Parameter& p, Rng& rng, float bound) {
   std::vector<float> host(p.numel());
-  for (auto& x : host) x = static_cast<float>(rng.uniform(-bound, bound));
+  // 24 random bits make a float in [0, 1) exactly; scaling in float keeps
+  // every value in [-bound, bound) (a double draw rounded to float could
+  // land on +bound).
+  for (auto& x : host) x = -bound + 2.0f * bound * (static_cast<float>(rng.next() >> 40) * 0x1.0p-24f);
   p.value.upload(host.data(), host.size());
 }
 

@@ -45,8 +45,17 @@ struct Parameter {
 
 // The project's generator (core/random.h: xoshiro256** seeded through
 // splitmix64): fixed, portable bit streams (the standard library's
-// distributions are not portable across vendors).
-using Rng = sb::Random;
+// distributions are not portable across vendors). Its stream is derived
+// from the seed (derive_seed(seed, fnv1a("init"))), not the seed itself:
+// with one engine for the whole project, nn::Rng(s) would otherwise draw
+// exactly the numbers of train::Rng(s) or corpus::Rng(s), and a model's
+// initial weights would be correlated with whatever else a caller seeds
+// with s.
+class Rng : public sb::Random {
+ public:
+  explicit Rng(std::uint64_t seed = 0);
+  static std::uint64_t stream(std::uint64_t seed);  // the sb::Random seed Rng(seed) uses
+};
 
 // Fills a parameter on the host and uploads it.
 void init_uniform(Parameter& p, Rng& rng, float bound);  // U(-bound, bound)

@@ -1263,8 +1263,14 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(project_random)
 
 BOOST_AUTO_TEST_CASE(one_engine_for_nn_and_train) {
-  static_assert(std::is_same_v<sb::nn::Rng, sb::Random>);
+  static_assert(std::is_base_of_v<sb::Random, sb::nn::Rng>);
   static_assert(std::is_same_v<sb::train::Rng, sb::Random>);
+  // The same seed number gives the layers a stream of their own.
+  sb::nn::Rng init(1);
+  sb::Random derived(sb::nn::Rng::stream(1));
+  BOOST_TEST(derived.state() == init.state());
+  sb::Random other(1);
+  BOOST_TEST(init.next() != other.next());
 }
 
 BOOST_AUTO_TEST_CASE(trainer_bits_are_pinned) {
