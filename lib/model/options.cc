@@ -1,11 +1,11 @@
 #include "model/options.h"
-
 #include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
 
 #include "core/error.h"
+#include "core/key_values.h"
 #include "core/strings.h"
 
 namespace sb::model {
@@ -172,16 +172,7 @@ std::string ModelOptions::to_text() const {
 }
 
 std::map<std::string, std::string, std::less<>> parse_options_text(std::string_view text) {
-  std::map<std::string, std::string, std::less<>> kv;
-  std::size_t b = 0;
-  while (b < text.size()) {
-    std::size_t e = text.find('\n', b);
-    if (e == std::string_view::npos) e = text.size();
-    std::string_view key, rest;
-    if (split_key(text.substr(b, e - b), key, rest)) kv[std::string(key)] = std::string(rest);
-    b = e + 1;
-  }
-  return kv;
+  return parse_key_values(text);
 }
 
 ModelOptions ModelOptions::from_text(std::string_view text, const std::string& where) {

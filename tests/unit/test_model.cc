@@ -16,6 +16,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "io/archive.h"
+#include "model/embed_batches.h"
 #include "model/model.h"
 #include "model/options.h"
 #include "model/row_stable.h"
@@ -442,4 +443,118 @@ BOOST_AUTO_TEST_CASE(row_stable_products_equal_plain_ones_closely) {
   stable.gemm(Trans::No, Trans::Yes, m, n, k, 0.5f, a.data(), k, b.data(), k, 2.0f, c2.data(), n);
   for (std::size_t i = 0; i < c1.size(); ++i) BOOST_TEST(std::fabs(c1[i] - c2[i]) < 1e-4f);
   BOOST_TEST(stable.chunk_rows(Trans::Yes, n, k) >= 1u);
+}
+
+// ---- embed_batches: the one batching loop of sb-embed and validation ------
+
+namespace {
+
+// A backend that does not promise row-independent products (as the CPU
+// backend on OpenBLAS without AVX-512): everything else is the adapter's.
+class UnstableClaim : public RowStableBackend {
+ public:
+  using RowStableBackend::RowStableBackend;
+  bool row_independent_products() const override { return false; }
+};
+
+EncoderInputs inputs_of(const Data& d, Encoder e, int image_dim) {
+  EncoderInputs in;
+  for (std::size_t i = 0; i < d.feats.size(); ++i) {
+    if (e == Encoder::S2I || e == Encoder::S2T) in.add_speech(d.feats[i].data(), d.frames[i]);
+    else if (e == Encoder::T2I || e == Encoder::T2S) in.add_text(&d.text[i]);
+    else in.add_image(d.images.data() + i * static_cast<std::size_t>(image_dim));
+  }
+  return in;
+}
+
+std::vector<float> embed_all(Model& m, Encoder e, const EncoderInputs& in, int batch) {
+  const auto H = static_cast<std::size_t>(m.embedding_size());
+  std::vector<float> out(in.size() * H, std::nanf(""));
+  std::vector<int> seen(in.size(), 0);
+  embed_batches(m, e, in, batch, [&](std::size_t i, const float* row) {
+    ++seen[i];
+    std::copy_n(row, H, out.data() + i * H);
+  });
+  for (int c : seen) BOOST_TEST(c == 1);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(length_sorted_batches_are_stable_and_cover_all) {
+  const auto b = length_sorted_batches({5, 1, 3, 1, 5, 2}, 4);
+  BOOST_TEST(b.size() == 2u);
+  BOOST_TEST((b[0] == std::vector<std::size_t>{1, 3, 5, 2}));
+  BOOST_TEST((b[1] == std::vector<std::size_t>{0, 4}));
+  BOOST_TEST(length_sorted_batches({}, 3).empty());
+  BOOST_CHECK_THROW(length_sorted_batches({1}, 0), Error);
+}
+
+BOOST_AUTO_TEST_CASE(embed_batches_gives_each_row_its_own_result) {
+  RowStableBackend stable(cpu_backend());
+  const ModelOptions o = tiny(kAll, Layers{});
+  Model m(stable, o, 5);
+  const Data d(7, o.feat_dim, o.image_dim, 8);
+  const auto H = static_cast<std::size_t>(o.hidden);
+  for (Encoder e : {Encoder::S2I, Encoder::S2T, Encoder::T2S, Encoder::T2I, Encoder::I2S, Encoder::I2T}) {
+    const auto in = inputs_of(d, e, o.image_dim);
+    const auto one = embed_all(m, e, in, 1);
+    for (int batch : {2, 3, 7, 100})
+      BOOST_TEST(std::memcmp(one.data(), embed_all(m, e, in, batch).data(), one.size() * sizeof(float)) == 0,
+                 encoder_name(e) << " batch " << batch);
+    // Row i is what Model::embed gives input i alone.
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      const auto alone = m.embed(e, d.batch({static_cast<int>(i)}, o.image_dim));
+      BOOST_TEST(std::memcmp(alone.data(), one.data() + i * H, H * sizeof(float)) == 0,
+                 encoder_name(e) << " input " << i);
+    }
+  }
+  // Layer activations through the same loop.
+  const auto in = inputs_of(d, Encoder::S2I, o.image_dim);
+  std::vector<std::vector<float>> a1(in.size()), a3(in.size());
+  layer_batches(m, "speech", 1, in, 1, [&](std::size_t i, const std::vector<float>& f, int) { a1[i] = f; });
+  layer_batches(m, "speech", 1, in, 3, [&](std::size_t i, const std::vector<float>& f, int) { a3[i] = f; });
+  BOOST_TEST((a1 == a3));
+  BOOST_TEST(a1[2].size() == static_cast<std::size_t>(m.speech_output_length(d.frames[2]) * o.hidden));
+}
+
+BOOST_AUTO_TEST_CASE(embed_batches_refuses_what_it_cannot_keep) {
+  RowStableBackend stable(cpu_backend());
+  const ModelOptions o = tiny(kAll, Layers{});
+  Model m(stable, o, 5);
+  const Data d(3, o.feat_dim, o.image_dim, 8);
+  const auto speech = inputs_of(d, Encoder::S2I, o.image_dim);
+  const auto noop = [](std::size_t, const float*) {};
+  BOOST_CHECK_THROW(embed_batches(m, Encoder::I2S, speech, 2, noop), Error);  // wrong modality
+  BOOST_CHECK_THROW(embed_batches(m, Encoder::S2I, speech, 0, noop), Error);
+  UnstableClaim unstable(cpu_backend());
+  Model u(unstable, o, 5);
+  try {
+    embed_batches(u, Encoder::S2I, speech, 2, noop);
+    BOOST_FAIL("a batch-dependent backend was accepted");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("RowStableModel") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(row_stable_model_copies_only_when_needed) {
+  const ModelOptions o = tiny(kAll, Layers{});
+  const Data d(5, o.feat_dim, o.image_dim, 9);
+  RowStableBackend stable(cpu_backend());
+  Model m(stable, o, 11);
+  RowStableModel same(m);
+  BOOST_TEST(!same.copied());
+  BOOST_TEST(&same.get() == &m);
+
+  UnstableClaim unstable(cpu_backend());
+  Model u(unstable, o, 11);  // same seed, same parameters as m
+  RowStableModel run(u);
+  BOOST_TEST(run.copied());
+  BOOST_TEST(run.get().backend().row_independent_products());
+  for (Encoder e : {Encoder::S2I, Encoder::T2I, Encoder::I2S}) {
+    const auto in = inputs_of(d, e, o.image_dim);
+    const auto want = embed_all(m, e, in, 2);
+    const auto got = embed_all(run.get(), e, in, 4);
+    BOOST_TEST(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0, encoder_name(e));
+  }
 }
