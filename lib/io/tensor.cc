@@ -176,7 +176,7 @@ std::vector<float> Tensor::to_f32() const {
   std::vector<float> out(n);
   const unsigned char* p = bytes_.data();
   switch (dtype_) {
-    case DType::F32: std::memcpy(out.data(), p, n * 4); break;
+    case DType::F32: if (n) std::memcpy(out.data(), p, n * 4); break;  // no memcpy from null data
     case DType::F64: for (std::size_t i = 0; i < n; ++i) { double v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); } break;
     case DType::F16: for (std::size_t i = 0; i < n; ++i) { std::uint16_t v; std::memcpy(&v, p + 2 * i, 2); out[i] = half_to_float(v); } break;
     case DType::I32: for (std::size_t i = 0; i < n; ++i) { std::int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<float>(v); } break;
