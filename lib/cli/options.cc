@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/cli.h"
 #include "core/error.h"
 #include "core/strings.h"
 
@@ -58,6 +59,11 @@ std::string join(const std::vector<std::string>& words, const char* sep) {
 
 std::string format_number(double v) {
   char buf[64];
+  // Whole numbers as such ("10000000", not "1e+07"), up to where %.0f stays short.
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
   for (int prec = 6; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (std::strtod(buf, nullptr) == v) break;
@@ -125,7 +131,9 @@ std::string OptionRegistry::display_name(const std::string& name) {
 }
 
 OptionRegistry::OptionRegistry(cxxopts::Options& opts, const std::string& group)
-    : opts_(opts), group_(group) {}
+    : opts_(opts), group_(group) {
+  note_group(opts, group);
+}
 
 void OptionRegistry::declare(const std::string& name, const std::string& help, const std::string& metavar,
                              const std::string& col, std::function<void(const std::string&)> set,
