@@ -35,6 +35,11 @@ std::string range_text(T min, T max, T lowest, T highest, std::string (*str)(T))
 std::string ll_str(long long v) { return std::to_string(v); }
 std::string u64_str(std::uint64_t v) { return std::to_string(v); }
 std::string dbl_str(double v) { return format_number(v); }
+// Unsigned ranges always have a lower end worth showing: "0..100", ">= 1", ">= 0".
+std::string u64_range(std::uint64_t min, std::uint64_t max) {
+  if (max < UINT64_MAX) return u64_str(min) + ".." + u64_str(max);
+  return ">= " + u64_str(min);
+}
 
 std::string out_of_range(const std::string& option, const std::string& text, const std::string& range) {
   if (range.empty()) return cat(option, ": ", text, " is out of range");
@@ -99,8 +104,7 @@ std::uint64_t to_unsigned(const std::string& text, const std::string& option, st
   // strtoull accepts "-1" (and wraps it); a sign is never valid here.
   const bool digits = !s.empty() && s[0] >= '0' && s[0] <= '9';
   const unsigned long long v = digits ? std::strtoull(s.c_str(), &end, 10) : 0;
-  std::string range = range_text<std::uint64_t>(min, max, 0, UINT64_MAX, u64_str);
-  if (range.empty()) range = ">= 0";
+  const std::string range = u64_range(min, max);
   if (!digits || end != s.c_str() + s.size()) {
     // A well-formed negative integer is a range problem, not a syntax one.
     if (s.size() > 1 && s[0] == '-' && s.find_first_not_of("0123456789", 1) == std::string::npos)
@@ -173,8 +177,7 @@ void OptionRegistry::add(const std::string& name, long long* value, const std::s
 void OptionRegistry::add(const std::string& name, std::uint64_t* value, const std::string& help,
                          std::uint64_t min, std::uint64_t max) {
   const std::string opt = display_name(name);
-  std::string range = range_text<std::uint64_t>(min, max, 0, UINT64_MAX, u64_str);
-  if (range.empty()) range = ">= 0";
+  const std::string range = u64_range(min, max);
   declare(name, help, "N", column("int", range, std::to_string(*value)),
           [=](const std::string& t) { *value = to_unsigned(t, opt, min, max); });
 }
