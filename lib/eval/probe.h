@@ -36,7 +36,7 @@ struct ProbeOptions {
   int threads = 0;              // binary models trained at once; 0 = all cores
   bool split_by_group = false;  // split whole groups (utterances), not items
 
-  // The peer code's settings (DESIGN.md, Evaluation).
+  // The peer code's settings (Chrupała 2019's released code; see sb-probe(1)).
   static ProbeOptions speaker() { return {}; }
 
   // Kaldi's Register, with this object's values as the defaults shown
