@@ -44,7 +44,7 @@ int corpus_main(int argc, char** argv) {
   bool no_speech = false, quiet = false;
   auto opts = cli::make_options("generate a grounded spoken-caption corpus with espeak-ng");
   cli::OptionRegistry reg(opts, "");
-  reg.add("o,output", &output, "output directory (required)");
+  reg.add_text("o,output", &output, "output directory (required)", "DIR");
   reg.add("size", &size, "corpus size preset", {"tiny", "small", "flickr8k"});
   reg.add("seed", &opt.seed, "corpus seed (scenes, captions, speakers, jitter)", 0, UINT64_MAX);
   reg.add("map-seed", &opt.image_map.seed, "seed of the fixed image map (the simulated image encoder)", 0,

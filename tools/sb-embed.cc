@@ -91,13 +91,13 @@ int embed_main(int argc, char** argv) {
   bool frames = false, force = false, quiet = false;
   auto opts = cli::make_options("embed speech, text or images with a trained model's encoder", "[INPUT]");
   cli::OptionRegistry reg(opts, "");
-  reg.add("m,model", &model_path, "the model (or a checkpoint) written by sb-train (required)");
+  reg.add_text("m,model", &model_path, "the model (or a checkpoint) written by sb-train (required)", "MODEL");
   reg.add("e,encoder", &encoder, "the encoder (required)", {"s2i", "s2t", "t2i", "t2s", "i2s", "i2t"});
-  reg.add("layer", &layer_spec, "PART:K, a layer's activations instead of the embedding");
+  reg.add_text("layer", &layer_spec, "PART:K, a layer's activations instead of the embedding", "PART:K");
   reg.add("frames", &frames, "with --layer: one frames x dims matrix per input, not the mean");
-  reg.add("o,output", &output, "output archive ('-' = stdout)");
+  reg.add_text("o,output", &output, "output archive ('-' = stdout)", "FILE");
   reg.add("batch", &batch, "inputs per batch (speed only)", 1, 4096);
-  reg.add("device", &device, "cpu or cuda");
+  reg.add_text("device", &device, "cpu or cuda", "DEVICE");
   reg.add("threads", &threads, "CPU threads (0 = all cores)", 0, 4096);
   reg.add("f,force", &force, "write binary data even to a terminal");
   reg.add("q,quiet", &quiet, "no progress line and no summary on stderr");

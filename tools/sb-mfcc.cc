@@ -95,16 +95,16 @@ int mfcc_main(int argc, char** argv) {
   opts.add_options("Input")
       ("scp", "wav.scp list ('-' = stdin); may be repeated", cxxopts::value<std::vector<std::string>>(), "FILE");
   cli::OptionRegistry input(opts, "Input");
-  input.add("key", &key, "key of the audio read from stdin");
+  input.add_text("key", &key, "key of the audio read from stdin", "KEY");
   input.add("rate", &rate, "resample to R Hz (libsoxr; 0 = keep); with --raw: the input's rate", 0, 9999999);
   input.add("channel", &channel, "use channel N (0-based; -1 = the mean of all)", -1, 1023);
   input.add("raw", &raw_input, "inputs are headerless PCM (needs --rate)");
-  input.add("format", &format, "raw encoding: " + raw_encodings());
+  input.add_text("format", &format, "raw encoding: " + raw_encodings(), "ENC");
   input.add("channels", &channels, "raw: interleaved channels", 1, 1024);
   cli::OptionRegistry features(opts, "Features");
   o.Register(features, words);
   cli::OptionRegistry out_opts(opts, "Output");
-  out_opts.add("o,output", &output, "output archive ('-' = stdout)");
+  out_opts.add_text("o,output", &output, "output archive ('-' = stdout)", "FILE");
   out_opts.add("j,jobs", &jobs, "utterances in parallel (output order unchanged)", 1, 1024);
   out_opts.add("strict", &strict, "stop at the first bad input");
   out_opts.add("q,quiet", &quiet, "no progress line and no summary");

@@ -64,11 +64,11 @@ int probe_main(int argc, char** argv) {
   auto opts = cli::make_options("decode labels or phones from representations (logistic regression)",
                                 "--labels TABLE FEATURES.sbt | --ctm ALI.ctm [-m MODEL] ACTIVATIONS.sbt");
   cli::OptionRegistry reg(opts, "");
-  reg.add("labels", &labels_path, "utterance level: table of utterance key, label (e.g. utt2spk)");
-  reg.add("ctm", &ctm_path, "phone level: NIST CTM alignments 'utt channel start dur phone'");
+  reg.add_text("labels", &labels_path, "utterance level: table of utterance key, label (e.g. utt2spk)", "TABLE");
+  reg.add_text("ctm", &ctm_path, "phone level: NIST CTM alignments 'utt channel start dur phone'", "ALI.ctm");
   reg.add("frames", &frames_flag, "the archive holds per-frame activations (implied by --ctm)");
-  reg.add("frame-map", &frame_map, "KERNEL,STRIDE,PADDING of the conv front end before these frames");
-  reg.add("m,model", &model_path, "phone level: take --frame-map from this model's conv settings");
+  reg.add_text("frame-map", &frame_map, "KERNEL,STRIDE,PADDING of the conv front end before these frames", "K,S,P");
+  reg.add_text("m,model", &model_path, "phone level: take --frame-map from this model's conv settings", "MODEL");
   reg.add("hop", &hop, "feature frame hop in seconds", 1e-6, 9.999999);
   opt.Register(reg);
   reg.add("seed", &seed, "seed of the split", 0, 0xffffffffULL);

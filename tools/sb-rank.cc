@@ -81,12 +81,12 @@ int rank_main(int argc, char** argv) {
   auto opts = cli::make_options("rank targets for each query by cosine similarity",
                                 "UTTS.sbt IMGS.sbt");
   cli::OptionRegistry reg(opts, "");
-  reg.add("gold", &gold_path, "utt2img table: utterance key, image key (required)");
+  reg.add_text("gold", &gold_path, "utt2img table: utterance key, image key (required)", "FILE");
   reg.add("reverse", &reverse, "images are the queries, utterances the targets");
-  reg.add("k,recall", &recall, "comma-separated recall cut-offs");
-  reg.add("ranks", &ranks_path, "write 'query rank gold score' per query to FILE ('-' = stdout)");
+  reg.add_text("k,recall", &recall, "comma-separated recall cut-offs", "K,K,...");
+  reg.add_text("ranks", &ranks_path, "write 'query rank gold score' per query to FILE ('-' = stdout)", "FILE");
   opt.Register(reg);
-  reg.add("top-out", &top_path, "where --top writes 'query position target score' ('-' = stdout)");
+  reg.add_text("top-out", &top_path, "where --top writes 'query position target score' ('-' = stdout)", "FILE");
   reg.add("q,quiet", &quiet, "no progress line or timing summary on stderr");
   opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});

@@ -110,10 +110,10 @@ int tensor_main(int argc, char** argv) {
   auto opts = cli::make_options(cmd + ": see 'sb-tensor --help'", "[ARGS...]");
   TensorFlags f;
   cli::OptionRegistry reg(opts, "");
-  reg.add("o,output", &f.output, "output file (default standard output)");
+  reg.add_text("o,output", &f.output, "output file (default standard output)", "FILE");
   reg.add("n,count", &f.count, "head: records (default 10); split: parts", 0, LLONG_MAX);
-  reg.add("k,keys", &f.keys, "select: file of keys, one per line ('-' = stdin)");
-  reg.add("key", &f.key, "from-npy: record key for a single .npy; to-npy: the record to write");
+  reg.add_text("k,keys", &f.keys, "select: file of keys, one per line ('-' = stdin)", "FILE");
+  reg.add_text("key", &f.key, "from-npy: record key for a single .npy; to-npy: the record to write", "KEY");
   reg.add("p,precision", &f.precision, "cat: significant digits", 1, 17);
   reg.add("level", &f.level, "zstd level for written archives", 1, 19);
   reg.add("f,force", &f.force, "write binary data even to a terminal");

@@ -209,6 +209,12 @@ void OptionRegistry::add(const std::string& name, std::string* value, const std:
           [=](const std::string& t) { *value = t; });
 }
 
+void OptionRegistry::add_text(const std::string& name, std::string* value, const std::string& help,
+                              const std::string& metavar) {
+  declare(name, help, metavar, value->empty() ? "" : column("text", "", *value),
+          [=](const std::string& t) { *value = t; });
+}
+
 void OptionRegistry::add(const std::string& name, std::string* value, const std::string& help,
                          const std::vector<std::string>& choices) {
   const std::string opt = display_name(name);

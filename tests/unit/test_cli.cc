@@ -280,3 +280,21 @@ BOOST_AUTO_TEST_CASE(progress_formats) {
   BOOST_TEST(cli::format_rate(40.62) == "40.6");
   BOOST_TEST(cli::format_rate(12345.6) == "12346");
 }
+
+BOOST_AUTO_TEST_CASE(registry_text_with_its_own_metavar) {
+  auto opts = cxxopts::Options("sb-demo", "demo");
+  cli::OptionRegistry reg(opts, "");
+  std::string gold, out = "-";
+  reg.add_text("gold", &gold, "gold table", "FILE");
+  reg.add_text("o,output", &out, "output", "FILE");
+  const std::string help = opts.help();
+  BOOST_TEST(help.find("--gold FILE ") != std::string::npos, help);
+  BOOST_TEST(help.find("-o, --output FILE ") != std::string::npos, help);
+  BOOST_TEST(help.find("output (text, default -)") != std::string::npos, help);
+  std::vector<std::string> args{"sb-demo", "--gold", "g.txt"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  reg.apply(opts.parse(static_cast<int>(argv.size()), argv.data()));
+  BOOST_TEST(gold == "g.txt");
+  BOOST_TEST(out == "-");
+}
