@@ -24,6 +24,14 @@ check_out "shapes and summary" 0 "sb-mfcc $D/speech-44k-stereo.wav $D/short-16k.
   'speech-44k-stereo	f32	311x13'
 check_err "summary line" 0 "sb-mfcc $D/speech-8k-s16.wav -o one.sbt" \
   '^sb-mfcc: 1 utterances, [0-9.]+ s, [0-9.]+ utterances/s; 1 written, 0 skipped, 3\.[0-9] s of audio \([0-9]+x real time\)$'
+if command -v script >/dev/null; then
+  # script(1) gives the tool a terminal on stderr: the meter's line ends in the summary.
+  check_out "terminal: summary line" 0 "script -qec 'sb-mfcc $D/speech-8k-s16.wav -o tty.sbt' /dev/null" \
+    'sb-mfcc: 1 utterances, [0-9.]+ s, [0-9.]+ utterances/s; 1 written'
+  check_out "terminal: --quiet says nothing" 0 "script -qec 'sb-mfcc -q $D/speech-8k-s16.wav -o tty.sbt' /dev/null | wc -c" '^0$'
+else
+  skip "terminal: summary line" "no script(1) to give the tool a terminal"
+fi
 check "--quiet: no summary" 0 "sb-mfcc -q $D/speech-8k-s16.wav -o one.sbt 2>err.txt && test ! -s err.txt"
 check_err "a bad number names its option" 1 "sb-mfcc --num-filters many $D/short-16k.wav" \
   "^sb-mfcc: --num-filters: 'many' is not an integer$"
