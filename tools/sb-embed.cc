@@ -3,6 +3,7 @@
 // activations) keyed and ordered as the input.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "io/archive.h"
+#include "model/embed_batches.h"
 #include "model/model.h"
 #include "model/row_stable.h"
 #include "model/vocab.h"
@@ -162,23 +164,32 @@ int embed_main(int argc, char** argv) {
   std::vector<float> images;
   std::size_t total = 0;
 
+  // Up to 8 batches (at least one, at most 1024 inputs otherwise) are read
+  // ahead, so that embed_batches can group inputs of similar length (less
+  // padding); the output keeps the input order.
+  const auto B = static_cast<std::size_t>(batch);
+  const std::size_t window = std::max(B, std::min<std::size_t>(8 * B, 1024));
+  std::vector<std::vector<float>> results;
   auto flush = [&]() {
     if (keys.empty()) return;
-    model::BatchInput in;
+    model::EncoderInputs in;
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (kind == Input::Speech) {
-        in.speech.push_back(feats[i].data());
-        in.frames.push_back(static_cast<int>(feats[i].size() / static_cast<std::size_t>(mo.feat_dim)));
-      } else if (kind == Input::Text) {
-        in.text.push_back(&texts[i]);
-      }
+      if (kind == Input::Speech)
+        in.add_speech(feats[i].data(), static_cast<int>(feats[i].size() / static_cast<std::size_t>(mo.feat_dim)));
+      else if (kind == Input::Text)
+        in.add_text(&texts[i]);
+      else
+        in.add_image(images.data() + i * static_cast<std::size_t>(mo.image_dim));
     }
-    if (kind == Input::Image) in.images = images;
+    results.assign(keys.size(), {});
     if (layer >= 0) {
       int dim = 0;
-      const auto acts = m->layer_frames(part, layer, in, dim);
+      model::layer_batches(*m, part, layer, in, batch, [&](std::size_t i, const std::vector<float>& a, int d) {
+        dim = d;
+        results[i] = a;
+      });
       for (std::size_t i = 0; i < keys.size(); ++i) {
-        const auto& a = acts[i];
+        const auto& a = results[i];
         const std::int64_t T = static_cast<std::int64_t>(a.size()) / dim;
         if (frames) {
           out.write_f32(keys[i], {T, dim}, a.data());
@@ -191,9 +202,11 @@ int embed_main(int argc, char** argv) {
         }
       }
     } else {
-      const auto y = m->embed(enc, in);
       const std::int64_t H = m->embedding_size();
-      for (std::size_t i = 0; i < keys.size(); ++i) out.write_f32(keys[i], {H}, y.data() + i * static_cast<std::size_t>(H));
+      model::embed_batches(*m, enc, in, batch, [&](std::size_t i, const float* row) {
+        results[i].assign(row, row + H);
+      });
+      for (std::size_t i = 0; i < keys.size(); ++i) out.write_f32(keys[i], {H}, results[i].data());
     }
     total += keys.size();
     meter.add(keys.size());
@@ -232,7 +245,7 @@ int embed_main(int argc, char** argv) {
       }
       keys.push_back(rec.key);
     }
-    if (static_cast<int>(keys.size()) == batch) flush();
+    if (keys.size() == window) flush();
   }
   flush();
   out.close();

@@ -160,6 +160,12 @@ int mfcc_main(int argc, char** argv) {
       fail("duplicate key '", inputs[i].key, "' (", inputs[it->second].source, " and ",
            inputs[i].source, ")");
 
+  // Without --rate every wav.scp entry must have the first one's rate
+  // (files are checked before anything is written; commands when decoded).
+  const bool one_rate = !raw && o.rate <= 0;
+  SameRate same_rate;
+  if (one_rate) check_file_rates(inputs, same_rate);
+
   WriterOptions wo;
   wo.force_terminal = force;
   ArchiveWriter out(output, wo);
@@ -177,6 +183,7 @@ int mfcc_main(int argc, char** argv) {
   };
   auto deliver = [&](const AudioSource& in, Result& res) {
     if (!res.error.empty()) return skip(res.error);
+    if (one_rate && in.from_list()) same_rate.check(in, res.plan.in_rate);
     const std::int64_t shape[2] = {res.plan.rows, res.plan.dim};
     if (res.deferred) {
       // A first pass decodes the audio, so that a corrupt file is skipped

@@ -152,12 +152,9 @@ int probe_main(int argc, char** argv) {
     }
     if (avg.utterances_fed() == 0) fail("no utterance of ", path, " is aligned in ", ctm_path);
     const std::size_t unfed = avg.segments_of_unfed();
-    if (unaligned && !quiet) cli::info(cat(unaligned, " utterances of ", path, " have no alignment; skipped"));
-    if (unfed && !quiet)
-      cli::info(cat(unfed, " segments of ", avg.utterances() - avg.utterances_fed(),
-                    " aligned utterances without activations; skipped"));
-    if (avg.without_frames())
-      cli::warn(cat(avg.without_frames(), " phone segments cover no frame; skipped"));
+    if (unaligned && !quiet) cli::info(avg.unaligned_message(path));
+    if (unfed && !quiet) cli::info(avg.unfed_message());
+    if (avg.without_frames()) cli::warn(avg.without_frames_message());
     std::cout << "segments\t" << avg.segments() << '\n'
               << "no_frame\t" << avg.without_frames() << '\n'
               << "no_activations\t" << unfed << '\n';

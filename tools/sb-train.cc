@@ -3,11 +3,16 @@
 // directories, with any of the paper's layouts (Table 1 presets).
 #include <unistd.h>
 
+#include <cstdio>
+#include <functional>
+#include <set>
 #include <string>
 
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "core/error.h"
+#include "core/options_itf.h"
 #include "core/strings.h"
 #include "model/options.h"
 #include "train/trainer.h"
@@ -15,6 +20,16 @@
 namespace {
 
 using namespace sb;
+
+// A path as the shell reads it back (the continue command is copied).
+std::string shell_word(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+,:=@%") ==
+                        std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
 
 std::string presets_text() {
   std::string s =
@@ -33,140 +48,134 @@ std::string presets_text() {
   return s;
 }
 
+
 const char* kEpilog =
     "\n"
     "Data directories (Kaldi style): si reads feats.sbt, utt2img, images.sbt; st reads\n"
     "feats.sbt, text; ti reads text, utt2img, images.sbt. --data DIR serves every task\n"
-    "(ALIGNED); --si/--st/--ti DIR give a task its own data (NON-ALIGNED).\n"
+    "(ALIGNED); --si/--st/--ti DIR give a task its own data (NON-ALIGNED). Training\n"
+    "utterances longer than --max-frames are skipped, with a warning naming them.\n"
     "\n"
     "Writes MODEL (the epoch with the best validation R@10), a checkpoint per epoch\n"
-    "(MODEL without .sbt + .epochNN.sbt) and, on SIGINT/SIGTERM, .interrupted.sbt;\n"
-    "--resume CHECKPOINT continues bit-identically (same build and --threads).\n"
+    "(MODEL without .sbt + .epochNN.sbt; --keep N leaves the best epoch's and the newest\n"
+    "N) and, on SIGINT/SIGTERM, .interrupted.sbt. A checkpoint records the run's options:\n"
+    "--resume CHECKPOINT alone continues the run; an option given again must agree with\n"
+    "the recorded one, except --epochs, which changes the run's length. Results are\n"
+    "bit-reproducible for one build and one --threads count; the default 0 (all cores)\n"
+    "makes them depend on the machine.\n"
+    "\n"
+    "The defaults are the paper's (hidden 1024, 25 epochs: hours to days on a CPU). A\n"
+    "first try, small and quick:\n"
+    "  sb-train --data data/train --val data/val --hidden 128 --epochs 5 --threads 2 -o first.sbt\n"
+    "  (the samples' small corpus, 4000 training utterances of 800 images: 5 min on 2 cores\n"
+    "  shared with other work, 250 s of CPU; validation R@10 0.61 over 100 images)\n"
     "\n"
     "Examples:\n"
     "  sb-train --data data/train --val data/val -o row1.sbt\n"
     "  sb-train --preset row6 --data data/train --val data/val --log row6.tsv -o row6.sbt\n"
     "  sb-train --preset row11 --data data/flickr --st data/libri --val data/val -o row11.sbt\n"
     "  sb-train --tasks si,st --layers s=2,t=1,s2i=2,s2t=0,t2s=0 --hidden 256 --data d -o m.sbt\n"
-    "  sb-train --resume row6.epoch07.sbt --data data/train --val data/val -o row6.sbt\n"
+    "  sb-train --resume row6.interrupted.sbt\n"
+    "  sb-train --resume row6.epoch25.sbt --epochs 40\n"
     "\n"
     "See also: sb-embed(1), sb-rank(1), sb-mfcc(1), sb(7)\n";
 
+// The long names of the options the user gave.
+std::set<std::string> given_names(const cxxopts::ParseResult& r, const std::function<void(OptionsItf&)>& reg) {
+  std::set<std::string> out;
+  for (const auto& kv : train::option_values(reg))
+    if (r.count(kv.first)) out.insert(kv.first);
+  return out;
+}
+
 int train_main(int argc, char** argv) {
   auto opts = cli::make_options("train the multi-task speech/text/image model");
-  opts.add_options("Data")
-      ("data", "data directory for every task (ALIGNED)", cxxopts::value<std::string>())
-      ("si", "data directory of the SPEECH/IMAGE task", cxxopts::value<std::string>())
-      ("st", "data directory of the SPEECH/TEXT task", cxxopts::value<std::string>())
-      ("ti", "data directory of the TEXT/IMAGE task", cxxopts::value<std::string>())
-      ("val", "validation data directory (loss per task, speech->image R@k)", cxxopts::value<std::string>());
-  opts.add_options("Model")
-      ("preset", "row1..row13: a configuration of the paper's Table 1", cxxopts::value<std::string>())
-      ("tasks", "si[,st][,ti]", cxxopts::value<std::string>()->default_value("si"))
-      ("layers", "GRU layers per encoder: s=N,t=N,s2i=N,s2t=N,t2s=N,t2i=N (0..16)",
-       cxxopts::value<std::string>()->default_value("s=2,t=1,s2i=2,s2t=0,t2s=0,t2i=1"))
-      ("hidden", "GRU size and joint embedding size (1..65536)", cxxopts::value<int>()->default_value("1024"))
-      ("conv-channels", "convolution channels", cxxopts::value<int>()->default_value("64"))
-      ("conv-kernel", "convolution kernel size (frames)", cxxopts::value<int>()->default_value("6"))
-      ("conv-stride", "convolution stride (frames)", cxxopts::value<int>()->default_value("2"))
-      ("conv-padding", "convolution zero padding at each end (frames)", cxxopts::value<int>()->default_value("6"))
-      ("embed", "character embedding size", cxxopts::value<int>()->default_value("128"))
-      ("attn", "attention MLP hidden size", cxxopts::value<int>()->default_value("128"));
-  opts.add_options("Training")
-      ("o,output", "the trained model (required)", cxxopts::value<std::string>())
-      ("epochs", "epochs (1..100000)", cxxopts::value<int>()->default_value("25"))
-      ("batch", "batch size per task (2..65536)", cxxopts::value<int>()->default_value("16"))
-      ("lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.0002"))
-      ("clip", "gradient clipping: max L2 norm per task step", cxxopts::value<double>()->default_value("2.0"))
-      ("margin", "contrastive loss margin", cxxopts::value<double>()->default_value("0.2"))
-      ("seed", "random seed (initialisation and data order)", cxxopts::value<long long>()->default_value("1"))
-      ("keep", "epoch checkpoints to keep, newest first (0 = all)", cxxopts::value<int>()->default_value("0"))
-      ("log", "TSV log, one row per epoch", cxxopts::value<std::string>())
-      ("log-every", "steps between progress lines when stderr is not a terminal",
-       cxxopts::value<int>()->default_value("100"))
-      ("resume", "continue from a checkpoint", cxxopts::value<std::string>())
-      ("max-steps", "cut every epoch after N steps (0 = no cut; for quick trials)",
-       cxxopts::value<int>()->default_value("0"))
-      ("device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))
-      ("threads", "CPU threads (0 = all cores); results depend on it",
-       cxxopts::value<int>()->default_value("0"));
+  train::DataSpec spec;
+  train::TrainOptions to;
+  model::ModelOptions mo;
+  std::string preset, tasks = mo.tasks.str(), layers = mo.layers.str();
+  auto reg_data = [&](OptionsItf& o) { spec.Register(o); };
+  auto reg_model = [&](OptionsItf& o) {
+    o.add("preset", &preset, "row1..row13: a configuration of the paper's Table 1");
+    o.add("tasks", &tasks, "si[,st][,ti]");
+    o.add("layers", &layers, "GRU layers per encoder: s=N,t=N,s2i=N,s2t=N,t2s=N,t2i=N (0..16)");
+    train::register_model_sizes(o, mo);
+  };
+  auto reg_train = [&](OptionsItf& o) { to.Register(o); };
+  cli::OptionRegistry data_opts(opts, "Data"), model_opts(opts, "Model"), train_opts(opts, "Training");
+  reg_data(data_opts);
+  reg_model(model_opts);
+  reg_train(train_opts);
   auto r = cli::parse(opts, argc, argv, presets_text() + kEpilog);
   if (!r.unmatched().empty()) usage_fail("unexpected argument '", r.unmatched().front(), "'");
+  data_opts.apply(r);
+  model_opts.apply(r);
+  train_opts.apply(r);
+  const auto given_model = given_names(r, reg_model);
+  std::set<std::string> given = given_names(r, reg_train);
+  for (const auto& n : given_names(r, reg_data)) given.insert(n);
 
-  model::ModelOptions mo;
   model::DataCondition condition = model::DataCondition::None;
-  if (r.count("preset")) {
-    if (r.count("tasks") || r.count("layers")) usage_fail("--preset sets --tasks and --layers; give one or the other");
-    const auto& p = model::find_preset(r["preset"].as<std::string>());
+  if (given_model.count("preset")) {
+    if (given_model.count("tasks") || given_model.count("layers"))
+      usage_fail("--preset sets --tasks and --layers; give one or the other");
+    const auto& p = model::find_preset(preset);
     mo.tasks = p.tasks;
     mo.layers = p.layers;
     condition = p.data;
   } else {
-    mo.tasks = model::parse_tasks(r["tasks"].as<std::string>());
-    mo.layers = model::parse_layers(r["layers"].as<std::string>());
+    mo.tasks = model::parse_tasks(tasks);
+    mo.layers = model::parse_layers(layers);
   }
-  mo.hidden = r["hidden"].as<int>();
-  mo.conv_channels = r["conv-channels"].as<int>();
-  mo.conv_kernel = r["conv-kernel"].as<int>();
-  mo.conv_stride = r["conv-stride"].as<int>();
-  mo.conv_padding = r["conv-padding"].as<int>();
-  mo.embed_size = r["embed"].as<int>();
-  mo.attn_size = r["attn"].as<int>();
   mo.validate();
-
-  train::TrainOptions to;
-  if (!r.count("output")) usage_fail("-o MODEL is required");
-  to.output = r["output"].as<std::string>();
-  to.epochs = r["epochs"].as<int>();
-  to.batch = r["batch"].as<int>();
-  to.lr = static_cast<float>(r["lr"].as<double>());
-  to.clip = static_cast<float>(r["clip"].as<double>());
-  to.margin = static_cast<float>(r["margin"].as<double>());
-  const long long seed = r["seed"].as<long long>();
-  if (seed < 0) usage_fail("--seed: ", seed, " must not be negative");
-  to.seed = static_cast<std::uint64_t>(seed);
-  to.keep = r["keep"].as<int>();
-  to.log_every = r["log-every"].as<int>();
-  to.max_steps = r["max-steps"].as<int>();
-  if (r.count("log")) to.log = r["log"].as<std::string>();
-  if (r.count("resume")) {
-    to.resume = r["resume"].as<std::string>();
-    // The checkpoint fixes the model and the optimisation; changing them
-    // would silently break the promise of an identical continuation.
-    for (const char* o : {"preset", "tasks", "layers", "hidden", "conv-channels", "conv-kernel", "conv-stride",
-                          "conv-padding", "embed", "attn", "batch", "lr", "clip", "margin", "seed"})
-      if (r.count(o)) usage_fail("--", o, " cannot be given with --resume: the checkpoint's value is used");
-  }
   to.progress_bar = ::isatty(2);
-  to.validate();
-
-  train::DataSpec spec;
-  if (r.count("data")) spec.data = r["data"].as<std::string>();
-  if (r.count("si")) spec.si = r["si"].as<std::string>();
-  if (r.count("st")) spec.st = r["st"].as<std::string>();
-  if (r.count("ti")) spec.ti = r["ti"].as<std::string>();
-  if (r.count("val")) spec.val = r["val"].as<std::string>();
-  if (spec.dir_for(model::Task::SI).empty()) usage_fail("no training data: give --data DIR (or --si DIR)");
-  for (model::Task t : {model::Task::ST, model::Task::TI})
-    if (!mo.tasks.has(t) && r.count(model::task_name(t)) && to.resume.empty())
-      usage_fail("--", model::task_name(t), " given, but the model has no ", model::task_name(t),
-                 " task (--tasks ", mo.tasks.str(), ")");
-  train::check_condition(condition, spec, mo.tasks);
-
-  const std::string device = r["device"].as<std::string>();
-  if (device == "cuda")
-    fail("--device cuda: the CUDA backend is not available in this build of sb yet; use --device cpu");
-  if (device != "cpu") usage_fail("--device: unknown device '", device, "' (cpu, cuda)");
-  const int threads = r["threads"].as<int>();
-  if (threads < 0) usage_fail("--threads: ", threads, " must be 0 (all cores) or more");
-  sb::set_num_threads(threads);
 
   train::Messages msg;
   msg.info = [](std::string_view s) { cli::info(s); };
   msg.warn = [](std::string_view s) { cli::warn(s); };
+  msg.bar = [](std::string_view s, bool done) {
+    std::fprintf(stderr, "\r\033[K%.*s%s", static_cast<int>(s.size()), s.data(), done ? "\n" : "");
+    std::fflush(stderr);
+  };
+
+  if (!to.resume.empty()) {
+    // The checkpoint fixes the model, the optimisation and the run; an
+    // option given again must say the same, or the continuation would not
+    // be the run it claims to be.
+    const auto rec = train::read_recorded_run(to.resume);
+    std::set<std::string> model_names = given_model;
+    if (model_names.erase("preset") &&
+        (mo.tasks.str() != rec.model.tasks.str() || mo.layers.str() != rec.model.layers.str()))
+      usage_fail("--preset cannot be given with --resume as '", preset, "': ", to.resume, " records --tasks ",
+                 rec.model.tasks.str(), " --layers ", rec.model.layers.str());
+    train::check_model_agrees(rec.model, mo, model_names, to.resume);
+    train::resolve_resume(rec, given, to, spec, msg, to.resume);
+    mo = rec.model;
+    if (!rec.have_run && (to.output.empty() || spec.dir_for(model::Task::SI).empty()))
+      usage_fail(to.resume, " was written by an older sb-train that did not record the run's options: give -o "
+                 "MODEL and the data options (--data DIR or --si DIR ..., --val DIR) again");
+  } else if (to.output.empty()) {
+    usage_fail("-o MODEL is required");
+  }
+  to.validate();
+
+  if (spec.dir_for(model::Task::SI).empty()) usage_fail("no training data: give --data DIR (or --si DIR)");
+  for (model::Task t : {model::Task::ST, model::Task::TI})
+    if (!mo.tasks.has(t) && given.count(model::task_name(t)) && to.resume.empty())
+      usage_fail("--", model::task_name(t), " given, but the model has no ", model::task_name(t),
+                 " task (--tasks ", mo.tasks.str(), ")");
+  train::check_condition(condition, spec, mo.tasks);
+
+  if (to.device == "cuda")
+    fail("--device cuda: the CUDA backend is not available in this build of sb yet; use --device cpu");
+  sb::set_num_threads(to.threads);
+
   train::install_stop_handlers();
   const auto sum = train::train(cpu_backend(), mo, to, spec, msg);
-  if (sum.stopped_by) return 128 + sum.stopped_by;
+  if (sum.stopped_by) {
+    cli::info(cat("interrupted; continue with: ", cli::tool_name(), " --resume ", shell_word(sum.checkpoint)));
+    return 128 + sum.stopped_by;
+  }
   if (sum.best_r10 >= 0)
     cli::info(cat("done: ", to.output, " is epoch ", sum.best_epoch, " (validation R@10 ", sum.best_r10, ")"));
   else

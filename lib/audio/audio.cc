@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -70,25 +73,65 @@ std::string format_name(int format) {
   return out;
 }
 
-// libsndfile accepts a WAV whose data chunk is longer than the file and
-// silently reads what is there; a truncated recording must be an error, not
-// a shorter utterance. The header parser logs "data : <declared> (should be
-// <present>)". Streamed WAVs (espeak-ng --stdout, sox to a pipe) declare a
-// huge placeholder size because they cannot seek back; those are accepted.
+// libsndfile accepts a file whose header promises more audio than the file
+// holds and silently reads what is there; a truncated recording must be an
+// error, not a shorter utterance. Its header parsers log what they found:
+// "data : <declared> (should be <present>)" (WAV; "SSND" AIFF, "Data Size"
+// AU, "riff" W64, "Riff size" RF64, "FORM" IFF), "Data length N should be
+// M" (WVE), or say "truncated" (MAT4, VOC). Containers (RIFF, FORM) may be
+// one pad byte off in files that are otherwise whole. Streamed files (espeak-ng
+// --stdout, sox to a pipe) declare a huge placeholder size because they cannot
+// seek back; those are accepted.
 std::string truncation_problem(SNDFILE* f) {
-  char log[8192] = {0};
+  char log[16384] = {0};
   sf_command(f, SFC_GET_LOG_INFO, log, sizeof log - 1);
-  const char* p = log;
-  while ((p = std::strstr(p, "data : ")) != nullptr) {
-    bool line_start = p == log || p[-1] == '\n';
-    long long declared = 0, present = 0;
-    if (line_start && std::sscanf(p, "data : %lld (should be %lld)", &declared, &present) == 2 &&
-        declared > present && declared < 0x7FFF0000LL)
-      return cat("truncated file (header promises ", declared, " bytes of audio data, ", present,
-                 " present)");
-    p += 7;
+  for (const char* line = log; *line;) {
+    const char* end = std::strchr(line, '\n');
+    const std::string text(line, end ? static_cast<std::size_t>(end - line) : std::strlen(line));
+    line = end ? end + 1 : line + text.size();
+    if (text.find("truncated") != std::string::npos)
+      return cat("truncated file (", text.substr(text.find_first_not_of("* "), std::string::npos), ")");
+    const std::size_t should = text.find("should be ");
+    if (should == std::string::npos) continue;
+    // The declared size is the last number before "should be", the size
+    // present the first one after it.
+    std::size_t d_end = text.find_last_of("0123456789", should);
+    if (d_end == std::string::npos) continue;
+    std::size_t d_begin = text.find_last_not_of("0123456789", d_end);
+    d_begin = d_begin == std::string::npos ? 0 : d_begin + 1;
+    const long long declared = std::atoll(text.c_str() + d_begin);
+    const long long present = std::atoll(text.c_str() + should + 10);
+    const std::string tag = text.substr(text.find_first_not_of(' '), 4);
+    const bool container = tag == "RIFF" || tag == "riff" || tag == "FORM" || tag == "Riff";
+    if (declared > present + (container ? 1 : 0) && declared < 0x7FFF0000LL)
+      return cat("truncated file (header promises ", declared, " bytes, ", present, " present)");
   }
   return "";
+}
+
+// NIST SPHERE: the 1024-byte text header's sample_count, which libsndfile
+// does not compare with the data present.
+std::int64_t nist_sample_count(const unsigned char* header, std::size_t n) {
+  const std::string h(reinterpret_cast<const char*>(header), std::min<std::size_t>(n, 1024));
+  constexpr std::string_view kKey = "\nsample_count -i ";
+  const std::size_t at = h.find(kKey);
+  return at == std::string::npos ? -1 : std::atoll(h.c_str() + at + kKey.size());
+}
+
+// Containers whose header records the audio's length, so that a cut file is
+// told apart from a short one (above, or by decoding: FLAC, Ogg, MPEG, CAF).
+// The others (AVR, PAF, PVF, IRCAM, SDS, MPC2K, MAT5, HTK, SD2, XI) record no
+// length or libsndfile does not report the difference: refused, not guessed.
+bool length_is_checked(int major) {
+  switch (major) {
+    case SF_FORMAT_WAV: case SF_FORMAT_WAVEX: case SF_FORMAT_RF64: case SF_FORMAT_W64:
+    case SF_FORMAT_AIFF: case SF_FORMAT_AU: case SF_FORMAT_CAF: case SF_FORMAT_FLAC:
+    case SF_FORMAT_OGG: case SF_FORMAT_MPEG: case SF_FORMAT_SVX: case SF_FORMAT_WVE:
+    case SF_FORMAT_MAT4: case SF_FORMAT_VOC: case SF_FORMAT_NIST: case SF_FORMAT_RAW:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -180,6 +223,24 @@ void AudioReader::open(int channel, const RawFormat* raw) {
     fail(name_, ": cannot read audio: ", why);
   }
   if (std::string t = truncation_problem(impl_->file); !t.empty()) fail(name_, ": ", t);
+  const int major = sfi.format & SF_FORMAT_TYPEMASK;
+  if (!length_is_checked(major))
+    fail(name_, ": ", format_name(sfi.format), " files are not read: their header records no length, so a "
+                "cut file could not be told from a short one (convert it, e.g. with sox, to WAV or FLAC)");
+  if (major == SF_FORMAT_NIST) {
+    unsigned char header[1024] = {0};
+    std::size_t got = 0;
+    if (impl_->in_memory) {
+      got = std::min<std::size_t>(sizeof header, impl_->mem.bytes.size());
+      std::memcpy(header, impl_->mem.bytes.data(), got);
+    } else if (std::FILE* h = std::fopen(name_.c_str(), "rb")) {
+      got = std::fread(header, 1, sizeof header, h);
+      std::fclose(h);
+    }
+    const std::int64_t declared = nist_sample_count(header, got);
+    if (declared > sfi.frames)
+      fail(name_, ": truncated file (the NIST header promises ", declared, " samples, ", sfi.frames, " present)");
+  }
   if (sfi.channels < 1) fail(name_, ": no audio channels");
   if (!(sfi.samplerate > 0)) fail(name_, ": invalid sample rate ", sfi.samplerate);
   if (channel >= sfi.channels)
@@ -223,21 +284,35 @@ std::size_t AudioReader::read(float* out, std::size_t n) {
   if (got < static_cast<sf_count_t>(n))
     fail(name_, ": audio ends after ", pos_ + std::max<sf_count_t>(got, 0), " of ",
          info_.frames, " samples (truncated or corrupt)");
+  // A NaN or infinite sample (float files can hold them) would make every
+  // feature of its frames NaN, and a huge one overflows the power spectrum;
+  // either names the file and the sample instead. Samples are nominally in
+  // [-1, 1]; kMaxSample leaves float files' overshoot far inside.
+  constexpr float kMaxSample = 1e6f;
+  for (sf_count_t i = 0; i < got; ++i)
+    if (!(std::fabs(out[i]) <= kMaxSample))
+      fail(name_, ": sample ", pos_ + i, " is ", out[i],
+           std::isfinite(out[i]) ? " (beyond +-1e6; samples are nominally within +-1)" : " (not a finite number)");
   pos_ += got;
   return static_cast<std::size_t>(got);
 }
 
 namespace {
+// The buffer grows with the samples actually decoded, never straight to the
+// count a header claims (a FLAC header on stdin can claim 22 GB).
 Audio read_whole(AudioReader& in) {
   Audio a;
   a.rate = in.info().rate;
-  a.samples.resize(static_cast<std::size_t>(in.info().frames));
+  const auto claimed = static_cast<std::size_t>(in.info().frames);
   std::size_t at = 0;
-  while (at < a.samples.size()) {
-    std::size_t got = in.read(a.samples.data() + at, std::min<std::size_t>(65536, a.samples.size() - at));
+  while (at < claimed) {
+    if (at == a.samples.size())
+      a.samples.resize(std::min(claimed, std::max<std::size_t>(65536, a.samples.size() * 2)));
+    const std::size_t got = in.read(a.samples.data() + at, std::min<std::size_t>(65536, a.samples.size() - at));
     if (got == 0) break;
     at += got;
   }
+  a.samples.resize(at);
   return a;
 }
 }  // namespace

@@ -60,4 +60,35 @@ std::unique_ptr<AudioReader> open_source(const AudioSource& s, int channel, cons
   return std::make_unique<AudioReader>(std::string(src), channel, raw);
 }
 
+namespace {
+std::string describe(const AudioSource& in) {
+  const std::string src(trim(in.source));
+  return in.origin.empty() ? src : cat(in.origin, ": ", src);
+}
+}  // namespace
+
+void SameRate::check(const AudioSource& in, double rate) {
+  if (rate_ == 0) {
+    rate_ = rate;
+    first_ = describe(in);
+    return;
+  }
+  if (rate != rate_)
+    fail(describe(in), ": sample rate ", rate, " Hz, but ", first_, " has ", rate_,
+         " Hz; inputs of different rates are not mixed: give --rate R to resample them all to R Hz");
+}
+
+void check_file_rates(const std::vector<AudioSource>& inputs, SameRate& same) {
+  for (const AudioSource& in : inputs) {
+    if (!in.from_list() || !in.is_file()) continue;
+    double rate = 0;
+    try {
+      rate = AudioReader(std::string(trim(in.source))).info().rate;
+    } catch (const Error&) {
+      continue;  // reported (and skipped) where the input is decoded
+    }
+    same.check(in, rate);
+  }
+}
+
 }  // namespace sb

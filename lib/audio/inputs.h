@@ -17,6 +17,7 @@ struct AudioSource {
   bool is_stdin() const;
   bool is_command() const;
   bool is_file() const { return !is_stdin() && !is_command(); }
+  bool from_list() const { return !origin.empty(); }  // an entry of a wav.scp
 };
 
 // "a/b/utt1.wav" -> "utt1"
@@ -29,6 +30,29 @@ std::vector<AudioSource> read_wav_scp(const std::string& path);
 // moved into the reader, so stdin serves one source only.
 std::unique_ptr<AudioReader> open_source(const AudioSource& s, int channel, const RawFormat* raw,
                                          std::vector<unsigned char>* stdin_bytes);
+
+// One data set, one sample rate (Kaldi refuses a mismatch too): features of
+// different rates are not comparable, so the entries of wav.scp lists that
+// disagree are an error unless the caller resamples them all (sb-mfcc
+// --rate). Files named one by one on the command line are single files
+// looked at one by one, and keep their own rates.
+class SameRate {
+ public:
+  // Remembers the first input's rate; an input with another rate is an
+  // sb::Error naming it, the first input and both rates.
+  void check(const AudioSource& in, double rate);
+  double rate() const { return rate_; }
+
+ private:
+  double rate_ = 0;
+  std::string first_;
+};
+
+// Reads the header of every wav.scp entry that is a file, in order, and
+// checks their rates with a SameRate, so that a mismatch fails before anything is
+// written. Files that cannot be opened are left to the caller's own error
+// path; commands and stdin are not run here (check them when decoded).
+void check_file_rates(const std::vector<AudioSource>& inputs, SameRate& same);
 
 // Runs a shell command and returns its standard output; a non-zero exit
 // status is an error naming the command.

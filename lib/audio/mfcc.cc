@@ -9,6 +9,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "core/random.h"
 
 namespace sb {
 
@@ -340,20 +341,6 @@ void DeltaStage::emit(std::int64_t t, std::int64_t last, std::vector<float>& out
 }
 
 // ---- the stream ------------------------------------------------------------
-
-namespace {
-std::uint64_t splitmix64(std::uint64_t& s) {
-  std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
-}  // namespace
 
 MfccStream::MfccStream(const MfccOptions& opt, double rate, std::string_view key)
     : opt_(opt), frame_(opt, rate), dim_(opt.dim()), rng_(opt.seed ^ fnv1a(key)) {

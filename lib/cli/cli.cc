@@ -8,7 +8,9 @@
 
 #include "backend/build_info.h"
 #include "cli/progress.h"
+#include "core/diag.h"
 #include "core/error.h"
+#include "io/output_file.h"
 #include "sb_config.h"
 
 namespace sb::cli {
@@ -126,6 +128,8 @@ cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv, const 
 int run_tool(const char* name, int argc, char** argv, const std::function<int(int, char**)>& body) {
   g_tool = name;
   std::ios::sync_with_stdio(false);
+  set_warning_sink([](std::string_view m) { warn(m); });
+  remove_partial_outputs_on_signal();
   try {
     const int rc = body(argc, argv);
     std::cout.flush();

@@ -95,7 +95,7 @@ std::vector<Speaker> make_speakers(int n, Rng& rng, bool disjoint, const std::st
   std::vector<std::string> voices;
   for (const auto& a : acc)
     for (const auto& v : var) voices.push_back(a + "+" + v);
-  for (std::size_t i = voices.size(); i > 1; --i) std::swap(voices[i - 1], voices[rng.below(i)]);
+  rng.shuffle(voices);
   std::vector<Speaker> out;
   for (int i = 0; i < n; ++i) {
     Speaker s;

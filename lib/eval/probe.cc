@@ -11,12 +11,16 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/key_values.h"
 #include "core/strings.h"
 #include "eval/probe.h"
 #include "eval/random.h"
 #include "io/archive.h"
 
 namespace sb::eval {
+
+// How many skipped items a report names.
+constexpr std::size_t kFirstFew = 3;
 
 void set_labels(ProbeData& d, const std::vector<std::string>& labels) {
   std::map<std::string, std::uint32_t> ids;
@@ -199,29 +203,23 @@ FrameMap FrameMap::from_model(const std::string& path) {
   while (in.next(rec)) {
     if (rec.key != "options") continue;
     if (rec.tensor.dtype() != DType::Text) fail(path, ": record 'options' is not text");
+    // The same parser as ModelOptions::from_text (core/key_values.h); lib/eval
+    // does not link lib/model, so only the three conv keys are read here.
+    const KeyValues kv = parse_key_values(rec.tensor.as_text());
     FrameMap m;
-    bool k = false, s = false, p = false;
-    const std::string_view text = rec.tensor.as_text();
-    std::size_t b = 0, line = 0;
-    while (b < text.size()) {
-      std::size_t e = text.find('\n', b);
-      if (e == std::string_view::npos) e = text.size();
-      ++line;
-      const auto f = split_ws(text.substr(b, e - b));
-      b = e + 1;
-      if (f.size() != 2) continue;
-      const auto value = [&] {
-        const std::string where = cat(path, ": options line ", line, " (", f[0], ")");
-        try {
-          return parse_int(f[1], where);
-        } catch (const UsageError& err) {
-          throw Error(err.what());
-        }
-      };
-      if (f[0] == "conv_kernel") { m.kernel = value(); k = true; }
-      if (f[0] == "conv_stride") { m.stride = value(); s = true; }
-      if (f[0] == "conv_padding") { m.padding = value(); p = true; }
-    }
+    const auto value = [&](std::string_view key, std::int64_t& out) {
+      const auto it = kv.find(key);
+      if (it == kv.end()) return false;
+      try {
+        out = parse_int(it->second, cat(path, ": options record: ", key));
+      } catch (const UsageError& err) {
+        throw Error(err.what());
+      }
+      return true;
+    };
+    const bool k = value("conv_kernel", m.kernel);
+    const bool s = value("conv_stride", m.stride);
+    const bool p = value("conv_padding", m.padding);
     if (!k || !s || !p)
       fail(path, ": the options record lacks conv_kernel, conv_stride or conv_padding");
     if (m.kernel < 1 || m.stride < 1 || m.padding < 0)
@@ -254,7 +252,10 @@ PhoneAverager::PhoneAverager(const std::vector<CtmSegment>& ctm, FrameMap map)
 bool PhoneAverager::add(const std::string& utt, const float* frames, std::size_t T,
                         std::size_t dim, const std::string& where) {
   const auto it = by_utt_.find(utt);
-  if (it == by_utt_.end()) return false;
+  if (it == by_utt_.end()) {
+    if (unaligned_++ < kFirstFew) unaligned_first_.push_back(utt);
+    return false;
+  }
   if (seen_[utt]) fail(where, ": utterance '", utt, "' seen twice");
   seen_[utt] = true;
   ++fed_;
@@ -263,7 +264,7 @@ bool PhoneAverager::add(const std::string& utt, const float* frames, std::size_t
   for (std::size_t i : it->second) {
     const auto [b, e] = map_.frames(ctm_[i].start, ctm_[i].start + ctm_[i].dur, T);
     if (b >= e) {
-      ++empty_;
+      if (empty_++ < kFirstFew) empty_first_.push_back(i);
       continue;
     }
     std::vector<double> acc(dim, 0.0);
@@ -275,6 +276,45 @@ bool PhoneAverager::add(const std::string& utt, const float* frames, std::size_t
       m[c] = static_cast<float>(acc[c] / static_cast<double>(e - b));
   }
   return true;
+}
+
+namespace {
+
+// "a, b, c and 4 more": the first few of `total` skipped items.
+std::string first_few(const std::vector<std::string>& shown, std::size_t total) {
+  std::string s;
+  for (std::size_t i = 0; i < shown.size(); ++i) s += (i ? ", " : "") + shown[i];
+  if (total > shown.size()) s += cat(" and ", total - shown.size(), " more");
+  return s;
+}
+
+}  // namespace
+
+std::string PhoneAverager::without_frames_message() const {
+  std::vector<std::string> shown;
+  for (std::size_t i : empty_first_) {
+    const CtmSegment& c = ctm_[i];
+    shown.push_back(cat("line ", c.line, ": ", c.utt, " '", c.phone, "' ", c.start, " s + ", c.dur, " s"));
+  }
+  return cat(empty_, " phone segments cover no frame; skipped (", first_few(shown, empty_), ")");
+}
+
+std::string PhoneAverager::unfed_message() const {
+  std::vector<std::string> shown;
+  std::size_t segments = 0, utts = 0;
+  std::unordered_map<std::string, bool> counted;
+  for (const CtmSegment& c : ctm_) {
+    if (seen_.count(c.utt)) continue;
+    ++segments;
+    if (counted.emplace(c.utt, true).second && utts++ < kFirstFew) shown.push_back(c.utt);
+  }
+  return cat(segments, " segments of ", utts, " aligned utterances without activations; skipped (",
+             first_few(shown, utts), ")");
+}
+
+std::string PhoneAverager::unaligned_message(const std::string& path) const {
+  return cat(unaligned_, " utterances of ", path, " have no alignment; skipped (",
+             first_few(unaligned_first_, unaligned_), ")");
 }
 
 std::size_t PhoneAverager::segments_of_unfed() const {

@@ -170,6 +170,16 @@ class PhoneAverager {
   std::size_t utterances() const { return by_utt_.size(); }
   std::size_t utterances_fed() const { return fed_; }
   std::size_t segments_of_unfed() const;                   // in utterances never fed
+  std::size_t unaligned() const { return unaligned_; }    // fed, but not in the CTM
+
+  // The skip reports, each naming the first few skipped items (CTM order,
+  // or feeding order for unaligned utterances):
+  // "2 phone segments cover no frame; skipped (line 7: u1 'ah' 0.53 s + 0.004 s, line 9: ...)"
+  std::string without_frames_message() const;
+  // "3 segments of 1 aligned utterances without activations; skipped (u4)"
+  std::string unfed_message() const;
+  // "5 utterances of PATH have no alignment; skipped (u9, u10, u11 and 2 more)"
+  std::string unaligned_message(const std::string& path) const;
 
  private:
   const std::vector<CtmSegment>& ctm_;
@@ -177,7 +187,9 @@ class PhoneAverager {
   std::unordered_map<std::string, std::vector<std::size_t>> by_utt_;
   std::unordered_map<std::string, bool> seen_;
   std::vector<std::vector<float>> mean_;  // per CTM line, empty if none
-  std::size_t dim_ = 0, empty_ = 0, fed_ = 0;
+  std::size_t dim_ = 0, empty_ = 0, fed_ = 0, unaligned_ = 0;
+  std::vector<std::size_t> empty_first_;     // CTM indices of the first segments without frames
+  std::vector<std::string> unaligned_first_;
 };
 
 }  // namespace sb::eval

@@ -1,14 +1,17 @@
 // .sbt archives; the specification is man/sbt.5. In short: the file is a
 // sequence of zstd frames, each with a content checksum, each holding exactly
-// one item: an archive header ("SBTA", version) or a record ("SBTR", dtype,
-// rank, key length, dims, key, payload). One frame per item is what lets a
+// one item: an archive header ("SBTA", version), a record ("SBTR", dtype,
+// rank, key length, dims, key, payload) or, last, the end record ("SBTE",
+// record count, CRC-32 of the keys). One frame per item is what lets a
 // reader hand out a record only after its checksum has been verified, and
-// what makes `cat a.sbt b.sbt` valid.
+// what makes `cat a.sbt b.sbt` valid; the end record is what tells a
+// complete archive from one cut exactly between two frames.
 #include "io/archive.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -16,18 +19,26 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <unordered_set>
 
+#include "core/diag.h"
 #include "core/error.h"
 #include "core/strings.h"
+#include "io/output_file.h"
 
 namespace sb {
 namespace {
 
 constexpr char kHeaderTag[4] = {'S', 'B', 'T', 'A'};
 constexpr char kRecordTag[4] = {'S', 'B', 'T', 'R'};
+constexpr char kEndTag[4] = {'S', 'B', 'T', 'E'};
 constexpr std::size_t kHeaderItemBytes = 12;
+constexpr std::size_t kEndItemBytes = 20;  // tag, u64 records, u32 key CRC, u32 reserved
 constexpr std::size_t kRecordFixedBytes = 8;  // tag, dtype, rank, key length
 constexpr std::uint32_t kZstdMagic = 0xFD2FB528u;
+// Skippable frames: magic 0x184D2A50..0x184D2A5F (RFC 8878, 3.1.2).
+constexpr std::uint32_t kSkippableMagicMask = 0xFFFFFFF0u;
+constexpr std::uint32_t kSkippableMagic = 0x184D2A50u;
 // Records up to this size are compressed in one shot from a contiguous copy;
 // larger ones are streamed in pieces so that memory stays near one record.
 constexpr std::size_t kOneShotBytes = std::size_t{64} << 20;
@@ -38,6 +49,10 @@ void put_u16(unsigned char* p, std::uint16_t v) { p[0] = v & 0xFF; p[1] = v >> 8
 void put_u32(unsigned char* p, std::uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = (v >> (8 * i)) & 0xFF; }
 void put_u64(unsigned char* p, std::uint64_t v) { for (int i = 0; i < 8; ++i) p[i] = (v >> (8 * i)) & 0xFF; }
 std::uint16_t get_u16(const unsigned char* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+std::uint32_t get_u32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
 std::uint64_t get_u64(const unsigned char* p) {
   std::uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
@@ -55,6 +70,14 @@ RecordHead encode_record_head(std::string_view key, DType dtype, std::span<const
                               const std::string& where);
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+
+// The end record's key checksum: zlib's CRC-32 over every key followed by
+// a newline, in order (keys are at most 4096 bytes).
+std::uint32_t crc_add_key(std::uint32_t crc, std::string_view key) {
+  uLong c = crc32(crc, reinterpret_cast<const Bytef*>(key.data()), static_cast<uInt>(key.size()));
+  const Bytef nl = '\n';
+  return static_cast<std::uint32_t>(crc32(c, &nl, 1));
+}
 
 }  // namespace
 
@@ -77,14 +100,21 @@ RecordHead encode_record_head(std::string_view key, DType dtype, std::span<const
   if (const std::string why = key_problem(key); !why.empty()) fail(where, ": ", why);
   if (shape.size() > static_cast<std::size_t>(kMaxRank)) fail(where, ": rank ", shape.size(), " exceeds ", kMaxRank);
   if (dtype == DType::Text && shape.size() != 1) fail(where, ": a text record has rank 1");
+  // The reader's limits, applied before a byte is written: a writer never
+  // makes an archive its own reader rejects (a dimension over the limit
+  // beside a zero one holds no data, and is still refused by both).
+  const std::uint64_t limit = ArchiveLimits{}.max_record_bytes;
   std::uint64_t numel = 1;
   for (std::int64_t d : shape) {
     if (d < 0) fail(where, ": negative dimension");
-    numel *= static_cast<std::uint64_t>(d);
+    const auto u = static_cast<std::uint64_t>(d);
+    if (u > limit) fail(where, ": dimension ", u, " exceeds the ", limit, "-byte record limit");
+    if (u != 0 && numel > limit / u) fail(where, ": record larger than the ", limit, "-byte limit");
+    numel *= u;
   }
+  if (numel > limit / dtype_size(dtype)) fail(where, ": record larger than the ", limit, "-byte limit");
   RecordHead h;
   h.payload = numel * dtype_size(dtype);
-  if (h.payload > ArchiveLimits{}.max_record_bytes) fail(where, ": ", h.payload, " bytes exceeds the record limit");
   std::memcpy(h.bytes, kRecordTag, 4);
   h.bytes[4] = static_cast<unsigned char>(dtype);
   h.bytes[5] = static_cast<unsigned char>(shape.size());
@@ -99,12 +129,9 @@ RecordHead encode_record_head(std::string_view key, DType dtype, std::span<const
 // ---------------------------------------------------------------- writer --
 
 struct ArchiveWriter::Impl {
-  int fd = -1;
-  bool own_fd = false;
+  std::unique_ptr<OutputFile> file;
   bool closed = false;
   bool failed = false;
-  std::string final_path;  // for atomic writes
-  std::string write_path;
   ZSTD_CCtx* cctx = nullptr;
   std::vector<unsigned char> out;  // compressed bytes waiting for write()
   std::size_t out_used = 0;
@@ -112,6 +139,12 @@ struct ArchiveWriter::Impl {
   bool in_record = false;              // between begin_record() and end_record()
   std::uint64_t record_left = 0;       // payload bytes append() still owes
   std::string record_key;
+  std::uint32_t key_crc = 0;           // CRC-32 of the keys written (the end record's)
+  std::unordered_set<std::string> keys;  // one record per key in an archive
+
+  void claim_key(std::string_view key, const std::string& where) {
+    if (!keys.emplace(key).second) fail(where, ": duplicate key (a record of this key was written already)");
+  }
 
   // Streams n bytes into the current zstd frame (ZSTD_e_end closes it).
   void compress(const void* p, std::size_t n, ZSTD_EndDirective mode, const std::string& where) {
@@ -126,20 +159,13 @@ struct ArchiveWriter::Impl {
     }
   }
 
-  void write_all(const unsigned char* p, std::size_t n, const std::string& name) {
-    while (n > 0) {
-      const ssize_t w = ::write(fd, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        failed = true;
-        fail(name, ": write failed: ", std::strerror(errno));
-      }
-      p += w;
-      n -= static_cast<std::size_t>(w);
+  void drain(const std::string&) {
+    try {
+      file->write_all(out.data(), out_used);
+    } catch (...) {
+      failed = true;
+      throw;
     }
-  }
-  void drain(const std::string& name) {
-    write_all(out.data(), out_used, name);
     out_used = 0;
   }
 };
@@ -147,19 +173,12 @@ struct ArchiveWriter::Impl {
 ArchiveWriter::ArchiveWriter(const std::string& path, WriterOptions opt)
     : impl_(std::make_unique<Impl>()), path_(path) {
   Impl& m = *impl_;
-  if (path == "-") {
-    if (!opt.force_terminal && ::isatty(STDOUT_FILENO))
-      fail("refusing to write a binary archive to a terminal (redirect it, use -o FILE, or --force)");
-    m.fd = STDOUT_FILENO;
-    path_ = "<stdout>";
-  } else {
-    m.final_path = path;
-    m.write_path = opt.atomic ? cat(path, ".tmp.", ::getpid()) : path;
-    m.fd = ::open(m.write_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (m.fd < 0) fail(path, ": cannot open for writing: ", std::strerror(errno));
-    m.own_fd = true;
-    if (!opt.atomic) m.final_path.clear();
-  }
+  m.file = std::make_unique<OutputFile>(path);
+  path_ = m.file->name();
+  if (!opt.force_terminal && m.file->in_place() && ::isatty(m.file->fd()))
+    fail(path == "-" ? std::string("refusing to write a binary archive to a terminal")
+                     : cat(path, ": refusing to write a binary archive to a terminal"),
+         " (redirect it, use -o FILE, or --force)");
   m.cctx = ZSTD_createCCtx();
   if (!m.cctx) fail(path_, ": cannot create a zstd context");
   ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_compressionLevel, std::clamp(opt.level, 1, 19));
@@ -190,15 +209,14 @@ ArchiveWriter::ArchiveWriter(const std::string& path, WriterOptions opt)
 ArchiveWriter::~ArchiveWriter() {
   if (!impl_) return;
   Impl& m = *impl_;
-  if (!m.closed) {
-    // Not closed explicitly: an error is propagating. Complete frames already
-    // written stay valid; an atomic file is discarded, never renamed.
+  if (!m.closed && m.file) {
+    // Not closed explicitly: an error is propagating. A file is discarded,
+    // never renamed; on a pipe the complete frames already written go out
+    // (without an end record, so the reader calls the stream truncated).
     try {
-      if (!m.failed && m.final_path.empty()) m.drain(path_);
+      if (!m.failed && m.file->in_place()) m.drain(path_);
     } catch (...) {
     }
-    if (m.own_fd) ::close(m.fd);
-    if (!m.final_path.empty()) ::unlink(m.write_path.c_str());
   }
   ZSTD_freeCCtx(m.cctx);
 }
@@ -222,7 +240,9 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
   Impl& m = *impl_;
   if (m.closed) fail(path_, ": write after close");
   if (m.in_record) fail(path_, ": write inside the unfinished record '", m.record_key, "'");
-  const RecordHead rh = encode_record_head(key, dtype, shape, cat(path_, ": record ", records_ + 1, " ('", key, "')"));
+  const std::string where = cat(path_, ": record ", records_ + 1, " ('", key, "')");
+  const RecordHead rh = encode_record_head(key, dtype, shape, where);
+  m.claim_key(key, where);
   const unsigned char* head = rh.bytes;
   const std::size_t head_bytes = rh.size;
   const std::uint64_t payload = rh.payload;
@@ -247,6 +267,7 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
     m.out_used += r;
     if (m.out_used >= kDrainBytes) m.drain(path_);
     ++records_;
+    m.key_crc = crc_add_key(m.key_crc, key);
     return;
   }
   ZSTD_CCtx_setPledgedSrcSize(m.cctx, item_bytes);
@@ -265,6 +286,7 @@ void ArchiveWriter::write(std::string_view key, DType dtype, std::span<const std
     }
   }
   ++records_;
+  m.key_crc = crc_add_key(m.key_crc, key);
 }
 
 void ArchiveWriter::begin_record(std::string_view key, DType dtype, std::span<const std::int64_t> shape) {
@@ -273,6 +295,7 @@ void ArchiveWriter::begin_record(std::string_view key, DType dtype, std::span<co
   if (m.in_record) fail(path_, ": record '", key, "' begun inside the unfinished record '", m.record_key, "'");
   const std::string where = cat(path_, ": record ", records_ + 1, " ('", key, "')");
   const RecordHead rh = encode_record_head(key, dtype, shape, where);
+  m.claim_key(key, where);
   const unsigned char* head = rh.bytes;
   const std::size_t head_bytes = rh.size;
   const std::uint64_t payload = rh.payload;
@@ -304,6 +327,7 @@ void ArchiveWriter::end_record() {
   m.compress(nullptr, 0, ZSTD_e_end, where);
   m.in_record = false;
   ++records_;
+  m.key_crc = crc_add_key(m.key_crc, m.record_key);
   if (m.out_used >= kDrainBytes) m.drain(path_);
 }
 
@@ -313,22 +337,17 @@ void ArchiveWriter::close() {
   Impl& m = *impl_;
   if (m.closed) return;
   if (m.in_record) fail(path_, ": close() inside the unfinished record '", m.record_key, "'");
+  unsigned char end[kEndItemBytes];
+  std::memcpy(end, kEndTag, 4);
+  put_u64(end + 4, records_);
+  put_u32(end + 12, m.key_crc);
+  put_u32(end + 16, 0);
+  ZSTD_CCtx_reset(m.cctx, ZSTD_reset_session_only);
+  ZSTD_CCtx_setPledgedSrcSize(m.cctx, kEndItemBytes);
+  m.compress(end, kEndItemBytes, ZSTD_e_end, path_);
   m.drain(path_);
   m.closed = true;
-  if (m.own_fd) {
-    if (!m.final_path.empty() && ::fsync(m.fd) != 0) {
-      const int e = errno;
-      ::close(m.fd);
-      ::unlink(m.write_path.c_str());
-      fail(m.final_path, ": fsync failed: ", std::strerror(e));
-    }
-    if (::close(m.fd) != 0) fail(path_, ": close failed: ", std::strerror(errno));
-    if (!m.final_path.empty() && std::rename(m.write_path.c_str(), m.final_path.c_str()) != 0) {
-      const int e = errno;
-      ::unlink(m.write_path.c_str());
-      fail(m.final_path, ": cannot rename ", m.write_path, ": ", std::strerror(e));
-    }
-  }
+  m.file->commit();
 }
 
 // ---------------------------------------------------------------- reader --
@@ -346,6 +365,34 @@ struct ArchiveReader::Impl {
   std::vector<unsigned char> head;     // fixed part + dims + key of the current item
   std::vector<unsigned char> payload;  // recycled between records
   std::string last_key;
+  // The archive segment being read (from its header item to its end record;
+  // concatenation makes several): what its end record must confirm.
+  std::uint16_t seg_minor = 0;
+  std::uint64_t seg_records = 0;
+  std::uint32_t seg_crc = 0;
+  bool seg_ended = false;
+  bool warned_legacy = false;
+
+  // Makes at least n bytes available at inb.pos unless the file ends first
+  // (the bytes left are moved to the front of the buffer); returns how many
+  // are available, at most n.
+  std::size_t peek(std::size_t n, const std::string& name) {
+    while (inb.size - inb.pos < n && !eof) {
+      const std::size_t left = inb.size - inb.pos;
+      std::memmove(in.data(), in.data() + inb.pos, left);
+      const ssize_t r = ::read(fd, in.data() + left, in.size() - left);
+      if (r < 0) {
+        if (errno == EINTR) {
+          inb = {in.data(), left, 0};
+          continue;
+        }
+        fail(name, ": read failed: ", std::strerror(errno));
+      }
+      if (r == 0) eof = true;
+      inb = {in.data(), left + static_cast<std::size_t>(r), 0};
+    }
+    return std::min(n, inb.size - inb.pos);
+  }
 
   // Refills the input buffer; false at end of file.
   bool refill(const std::string& name) {
@@ -414,20 +461,38 @@ bool ArchiveReader::next(Record& rec) {
       return m.last_key.empty() ? cat(path_, ": record ", index)
                                 : cat(path_, ": record ", index, " (after '", m.last_key, "')");
     };
-    // Clean end: input exhausted exactly at a frame boundary.
+    // A segment ends at the next header item or at the end of the input.
+    auto finish_segment = [&]() {
+      if (!m.seen_header) fail(path_, ": not an .sbt archive (no archive header)");
+      if (m.seg_minor >= 1) {
+        if (!m.seg_ended)
+          fail(where(), ": truncated archive (no end record: the input stops between two records)");
+      } else if (!m.warned_legacy) {
+        m.warned_legacy = true;
+        warning(cat(path_, ": an archive of format 1.0, which has no end record: a cut between two records "
+                           "cannot be detected (`sb-tensor merge OLD.sbt -o NEW.sbt` rewrites it with one)"));
+      }
+    };
+    // Input exhausted exactly at a frame boundary: complete only if the
+    // last segment's end record came (1.0 archives have none).
     if (!m.refill(path_)) {
       if (!m.started) fail(path_, ": empty input, not an .sbt archive");
+      finish_segment();
       return false;
     }
+    // Every zstd frame must carry a content checksum (RFC 8878: bit 2 of
+    // the frame header descriptor, the byte after the magic number).
+    const std::size_t avail = m.peek(5, path_);
+    const unsigned char* fh = m.in.data() + m.inb.pos;
+    const std::uint32_t magic = avail >= 4 ? get_u32(fh) : 0;
     if (!m.started) {
       m.started = true;
-      // Only the first 4 bytes matter; the buffer may hold fewer on a pipe.
-      if (m.inb.size - m.inb.pos >= 4) {
-        std::uint32_t magic;
-        std::memcpy(&magic, m.in.data() + m.inb.pos, 4);
-        if (magic != kZstdMagic) fail(path_, ": not an .sbt archive (no zstd frame at the start)");
-      }
+      if (avail >= 4 && magic != kZstdMagic) fail(path_, ": not an .sbt archive (no zstd frame at the start)");
     }
+    if (magic == kZstdMagic && avail == 5 && !(fh[4] & 0x04))
+      fail(where(), ": corrupt archive (a zstd frame without a content checksum)");
+    if (avail >= 4 && magic != kZstdMagic && (magic & kSkippableMagicMask) != kSkippableMagic)
+      fail(where(), ": corrupt archive (no zstd frame where one should start)");
     ZSTD_DCtx_reset(m.dctx, ZSTD_reset_session_only);
     bool frame_done = false;
     // Decompresses into [dst, dst+want) until it is full or the frame ends.
@@ -461,12 +526,33 @@ bool ArchiveReader::next(Record& rec) {
       if (major != kSbtVersionMajor)
         fail(path_, ": archive format version ", major, ".", minor, " is not supported (this build reads ",
              kSbtVersionMajor, ".x)");
+      if (m.seen_header) finish_segment();
       m.seen_header = true;
+      m.seg_minor = minor;
+      m.seg_records = 0;
+      m.seg_crc = 0;
+      m.seg_ended = false;
+      continue;
+    }
+    if (std::memcmp(m.head.data(), kEndTag, 4) == 0 && m.seen_header) {
+      unsigned char extra;
+      got += pull(m.head.data() + 4, kEndItemBytes - 4, "the end record");
+      if (got != kEndItemBytes || (!frame_done && pull(&extra, 1, "the end record") != 0) || !frame_done)
+        fail(where(), ": corrupt archive (bad end record)");
+      if (m.seg_minor < 1 || m.seg_ended) fail(where(), ": corrupt archive (an end record where none belongs)");
+      const std::uint64_t n = get_u64(m.head.data() + 4);
+      if (n != m.seg_records)
+        fail(where(), ": corrupt archive (the end record counts ", n, " records, the archive holds ",
+             m.seg_records, ")");
+      if (get_u32(m.head.data() + 12) != m.seg_crc)
+        fail(where(), ": corrupt archive (the end record's key checksum does not match the keys read)");
+      m.seg_ended = true;
       continue;
     }
     if (std::memcmp(m.head.data(), kRecordTag, 4) != 0)
       fail(where(), m.seen_header ? ": corrupt archive (bad record tag)" : ": not an .sbt archive (bad magic)");
     if (!m.seen_header) fail(path_, ": not an .sbt archive (no archive header before the first record)");
+    if (m.seg_ended) fail(where(), ": corrupt archive (a record after the end record)");
 
     got += pull(m.head.data() + 4, kRecordFixedBytes - 4, "a record header");
     if (got != kRecordFixedBytes) fail(where(), ": corrupt archive (record header cut short)");
@@ -519,6 +605,8 @@ bool ArchiveReader::next(Record& rec) {
     if (!frame_done && pull(&extra, 1, "a record's data") != 0)
       fail(here(), ": corrupt archive (more data than the header says)");
     if (!frame_done) fail(here(), ": corrupt archive (record frame does not end)");
+    m.seg_crc = crc_add_key(m.seg_crc, key);
+    ++m.seg_records;
     rec.key = std::move(key);
     rec.tensor.swap_in(dtype, std::move(shape), buf);
     m.last_key = rec.key;

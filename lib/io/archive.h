@@ -1,7 +1,9 @@
 // .sbt archives: a stream of keyed tensors, zstd-compressed, one zstd frame
 // per record (with content checksum), readable and writable through pipes
-// record by record. `cat a.sbt b.sbt` is a valid archive. The byte layout,
-// limits and versioning rules are specified in man/sbt.5.
+// record by record, closed by an end record that counts the records and
+// checksums their keys, so that a reader tells a complete archive from one
+// cut at a record boundary. `cat a.sbt b.sbt` is a valid archive. The byte
+// layout, limits and versioning rules are specified in man/sbt.5.
 //
 //   sb::ArchiveWriter out("-");           // stdout; refuses a terminal
 //   out.write("utt1", tensor);
@@ -28,7 +30,7 @@ namespace sb {
 
 constexpr int kDefaultZstdLevel = 1;        // see sbt(5): speed first, ~same ratio on floats
 constexpr std::uint16_t kSbtVersionMajor = 1;
-constexpr std::uint16_t kSbtVersionMinor = 0;
+constexpr std::uint16_t kSbtVersionMinor = 1;  // 1.1: the end record
 
 // Sanity limits a reader enforces before trusting a header (sbt(5)).
 struct ArchiveLimits {
@@ -38,7 +40,6 @@ struct ArchiveLimits {
 
 struct WriterOptions {
   int level = kDefaultZstdLevel;   // zstd level, 1..19
-  bool atomic = false;             // write PATH.tmp.<pid>, rename on close()
   bool force_terminal = false;     // allow binary output to a terminal
   int threads = 0;                 // zstd worker threads (0 = none)
 };
@@ -49,8 +50,10 @@ std::string key_problem(std::string_view key);
 
 class ArchiveWriter {
  public:
+  // "-" is standard output. A file is written as an OutputFile
+  // (io/output_file.h): it appears under its name only after close().
   explicit ArchiveWriter(const std::string& path, WriterOptions opt = {});
-  ~ArchiveWriter();  // closes quietly if close() was not called; atomic files are removed
+  ~ArchiveWriter();  // without close(): a file is removed, a pipe gets no end record
   ArchiveWriter(const ArchiveWriter&) = delete;
   ArchiveWriter& operator=(const ArchiveWriter&) = delete;
 
@@ -69,7 +72,10 @@ class ArchiveWriter {
   void append(const void* data, std::size_t bytes);
   void end_record();
   void flush();   // pushes everything written so far down the pipe
-  void close();   // finishes the stream; throws sb::Error on any write failure
+  // Writes the end record and finishes the stream; throws sb::Error on any
+  // write failure. A writer destroyed without close() writes no end record,
+  // so what it left behind reads as truncated, never as complete.
+  void close();
 
   const std::string& path() const { return path_; }
   std::uint64_t records() const { return records_; }
@@ -88,8 +94,10 @@ class ArchiveReader {
   ArchiveReader(const ArchiveReader&) = delete;
   ArchiveReader& operator=(const ArchiveReader&) = delete;
 
-  // Reads the next record; false at a clean end of stream. Throws sb::Error
-  // on truncation, corruption, bad magic or version, or a broken limit.
+  // Reads the next record; false at the end of a complete stream. Throws
+  // sb::Error on truncation (a 1.1 archive without its end record included),
+  // corruption, bad magic or version, or a broken limit. A 1.0 archive (no
+  // end record) is read with one warning (core/diag.h).
   bool next(Record& rec);
   bool next(std::string& key, Tensor& t);
 

@@ -12,12 +12,12 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <set>
 
 #include "core/error.h"
+#include "io/output_file.h"
 #include "sb_config.h"
-#if SB_HAVE_ZLIB
 #include <zlib.h>
-#endif
 
 namespace sb {
 namespace {
@@ -46,22 +46,11 @@ std::vector<unsigned char> slurp(const std::string& path) {
   return data;
 }
 
+// Files appear under their name only when complete (io/output_file.h).
 void spill(const std::string& path, const unsigned char* p, std::size_t n) {
-  const bool std_out = path == "-";
-  const int fd = std_out ? STDOUT_FILENO : ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(path, ": cannot open for writing: ", std::strerror(errno));
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      if (!std_out) ::close(fd);
-      fail(path, ": write failed: ", std::strerror(e));
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  if (!std_out && ::close(fd) != 0) fail(path, ": close failed: ", std::strerror(errno));
+  OutputFile out(path);
+  out.write_all(p, n);
+  out.commit();
 }
 
 struct Descr {
@@ -133,20 +122,16 @@ void wr16(std::vector<unsigned char>& o, std::uint16_t v) { o.push_back(v & 0xFF
 void wr32(std::vector<unsigned char>& o, std::uint32_t v) { wr16(o, v & 0xFFFF); wr16(o, v >> 16); }
 void wr64(std::vector<unsigned char>& o, std::uint64_t v) { wr32(o, v & 0xFFFFFFFFu); wr32(o, v >> 32); }
 
+// zlib's CRC-32 (the zip format's), fed in pieces that fit its uInt length.
 std::uint32_t crc32_of(const unsigned char* p, std::size_t n) {
-  static std::uint32_t table[256];
-  static bool init = false;
-  if (!init) {
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    init = true;
+  uLong c = crc32(0L, Z_NULL, 0);
+  while (n > 0) {
+    const uInt piece = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
+    c = crc32(c, p, piece);
+    p += piece;
+    n -= piece;
   }
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  return static_cast<std::uint32_t>(c);
 }
 
 }  // namespace
@@ -274,6 +259,39 @@ void write_npy(const std::string& path, const Tensor& t) {
   spill(path, bytes.data(), bytes.size());
 }
 
+// Inflates a deflated member. The output grows with what inflate actually
+// produces (doubling), never straight to the size the directory claims: a
+// 200-byte file claiming a 2 GiB member fails without allocating it.
+static std::vector<unsigned char> inflate_member(const unsigned char* in, std::size_t csize,
+                                                 std::size_t usize, const std::string& where) {
+  std::vector<unsigned char> out(std::min<std::size_t>(usize, std::size_t{1} << 20));
+  z_stream s{};
+  if (inflateInit2(&s, -MAX_WBITS) != Z_OK) fail(where, ": cannot start inflate");
+  std::size_t in_done = 0, out_done = 0;
+  int r = Z_OK;
+  while (r != Z_STREAM_END) {
+    if (out_done == out.size()) {
+      if (out.size() == usize) break;  // full, and the stream has not ended: more data than claimed
+      out.resize(std::min(usize, out.size() * 2));
+    }
+    const std::size_t in_piece = std::min<std::size_t>(csize - in_done, 1u << 30);
+    const std::size_t out_piece = std::min<std::size_t>(out.size() - out_done, 1u << 30);
+    s.next_in = const_cast<unsigned char*>(in + in_done);
+    s.avail_in = static_cast<uInt>(in_piece);
+    s.next_out = out.data() + out_done;
+    s.avail_out = static_cast<uInt>(out_piece);
+    r = inflate(&s, Z_NO_FLUSH);
+    in_done += in_piece - s.avail_in;
+    out_done += out_piece - s.avail_out;
+    if (r == Z_BUF_ERROR && in_done == csize && s.avail_out > 0) break;  // input ran out
+    if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) break;
+  }
+  inflateEnd(&s);
+  if (r != Z_STREAM_END || out_done != usize)
+    fail(where, ": corrupt deflate data (", out_done, " bytes inflated, the directory says ", usize, ")");
+  return out;
+}
+
 std::vector<Record> read_npz(const std::string& path) {
   const auto z = slurp(path);
   const std::string name = path == "-" ? "<stdin>" : path;
@@ -290,13 +308,16 @@ std::vector<Record> read_npz(const std::string& path) {
   if (cd_off == 0xFFFFFFFFu || entries == 0xFFFF) {  // zip64 end of central directory
     if (eocd < 20 || rd32(z.data() + eocd - 20) != 0x07064b50u) fail(name, ": corrupt zip64 directory");
     const std::uint64_t z64 = rd64(z.data() + eocd - 20 + 8);
-    if (z64 + 56 > z.size() || rd32(z.data() + z64) != 0x06064b50u) fail(name, ": corrupt zip64 directory");
+    // Offsets are checked by subtraction: z64 + 56 wraps for a forged 2^64 - 8.
+    if (z64 > z.size() || z.size() - z64 < 56 || rd32(z.data() + z64) != 0x06064b50u)
+      fail(name, ": corrupt zip64 directory");
     entries = rd64(z.data() + z64 + 32);
     cd_size = rd64(z.data() + z64 + 40);
     cd_off = rd64(z.data() + z64 + 48);
   }
   if (cd_off > z.size() || cd_size > z.size() - cd_off) fail(name, ": corrupt zip directory");
   std::vector<Record> out;
+  std::set<std::string> keys;
   std::size_t p = static_cast<std::size_t>(cd_off);
   for (std::uint64_t e = 0; e < entries; ++e) {
     if (p + 46 > z.size() || rd32(z.data() + p) != 0x02014b50u) fail(name, ": corrupt zip directory entry ", e + 1);
@@ -321,7 +342,8 @@ std::vector<Record> read_npz(const std::string& path) {
     }
     p += 46 + nlen + xlen + clen;
     const std::string where = name + ": member '" + member + "'";
-    if (loff + 30 > z.size() || rd32(z.data() + loff) != 0x04034b50u) fail(where, ": corrupt local header");
+    if (loff > z.size() || z.size() - loff < 30 || rd32(z.data() + loff) != 0x04034b50u)
+      fail(where, ": corrupt local header");
     const std::size_t data_off = static_cast<std::size_t>(loff) + 30 + rd16(z.data() + loff + 26) + rd16(z.data() + loff + 28);
     if (data_off > z.size() || csize > z.size() - data_off) fail(where, ": truncated");
     if (usize > (std::uint64_t{1} << 40)) fail(where, ": too large");
@@ -330,27 +352,15 @@ std::vector<Record> read_npz(const std::string& path) {
     if (method == 0) {
       if (csize != usize) fail(where, ": corrupt (stored sizes differ)");
     } else if (method == 8) {
-#if SB_HAVE_ZLIB
-      raw.resize(static_cast<std::size_t>(usize));
-      z_stream s{};
-      if (inflateInit2(&s, -MAX_WBITS) != Z_OK) fail(where, ": cannot start inflate");
-      s.next_in = const_cast<unsigned char*>(body);
-      s.avail_in = static_cast<uInt>(csize);
-      s.next_out = raw.data();
-      s.avail_out = static_cast<uInt>(usize);
-      const int r = inflate(&s, Z_FINISH);
-      inflateEnd(&s);
-      if (r != Z_STREAM_END || s.total_out != usize) fail(where, ": corrupt deflate data");
+      raw = inflate_member(body, static_cast<std::size_t>(csize), static_cast<std::size_t>(usize), where);
       body = raw.data();
-#else
-      fail(where, ": compressed .npz members need zlib, which this build lacks (use np.savez)");
-#endif
     } else {
       fail(where, ": unsupported zip compression method ", method);
     }
     if (crc32_of(body, static_cast<std::size_t>(usize)) != crc) fail(where, ": CRC mismatch (corrupt)");
     std::string key = member;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
+    if (!keys.insert(key).second) fail(where, ": a second member named '", key, "'");
     out.push_back({key, parse_npy(body, static_cast<std::size_t>(usize), where)});
   }
   return out;

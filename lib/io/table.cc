@@ -1,5 +1,9 @@
 #include "io/table.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <unordered_set>
@@ -14,8 +18,11 @@ std::vector<TableEntry> read_table(const std::string& path, bool allow_empty_val
   std::istream* in = &std::cin;
   const std::string name = path == "-" ? "<stdin>" : path;
   if (path != "-") {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail(path, ": is a directory, not a table");
+    errno = 0;
     file.open(path);
-    if (!file) fail(path, ": cannot open");
+    if (!file) fail(path, ": cannot open", errno ? cat(": ", std::strerror(errno)) : std::string());
     in = &file;
   }
   std::vector<TableEntry> out;
@@ -31,7 +38,7 @@ std::vector<TableEntry> read_table(const std::string& path, bool allow_empty_val
     if (!seen.insert(std::string(key)).second) fail(name, ": line ", n, ": duplicate key '", key, "'");
     out.push_back({std::string(key), std::string(rest), n});
   }
-  if (in->bad()) fail(name, ": read failed");
+  if (in->bad()) fail(name, ": read failed after line ", n, errno ? cat(": ", std::strerror(errno)) : std::string());
   return out;
 }
 

@@ -1,6 +1,10 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string_view>
 
 #include "core/error.h"
 #include "io/archive.h"
@@ -9,6 +13,13 @@ namespace sb::model {
 
 using nn::Parameter;
 using nn::SeqShape;
+
+// "3072x128", as Tensor::shape_string() writes a tensor's shape.
+static std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s;
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
 
 static void append(std::vector<Parameter*>& to, std::vector<Parameter*> from) {
   to.insert(to.end(), from.begin(), from.end());
@@ -164,6 +175,51 @@ void check_layout(const ModelOptions& o) {
   check(o.tasks.st, "s2t", o.layers.s2t, speech_out, "s");
   check(o.tasks.st, "t2s", o.layers.t2s, text_out, "t");
   check(o.tasks.ti, "t2i", o.layers.t2i, text_out, "t");
+}
+
+std::vector<ParameterShape> parameter_shapes(const ModelOptions& o) {
+  std::vector<ParameterShape> out;
+  const std::int64_t H = o.hidden;
+  auto gru = [&](const std::string& prefix, std::int64_t input, int layers) {
+    for (int k = 0; k < layers; ++k) {
+      const std::string sfx = "_l" + std::to_string(k);
+      const std::int64_t in = k == 0 ? input : H;
+      out.push_back({prefix + ".weight_ih" + sfx, {3 * H, in}});
+      out.push_back({prefix + ".weight_hh" + sfx, {3 * H, H}});
+      out.push_back({prefix + ".bias_ih" + sfx, {3 * H}});
+      out.push_back({prefix + ".bias_hh" + sfx, {3 * H}});
+    }
+    return layers > 0 ? H : input;
+  };
+  auto pooling = [&](const std::string& name, std::int64_t input, int layers) {
+    const std::int64_t width = gru(name + ".gru", input, layers);
+    out.push_back({name + ".attn.W.weight", {o.attn_size, width}});
+    out.push_back({name + ".attn.W.bias", {o.attn_size}});
+    out.push_back({name + ".attn.U.weight", {1, o.attn_size}});
+    out.push_back({name + ".attn.U.bias", {1}});
+  };
+  auto image = [&](const std::string& name) {
+    out.push_back({name + ".weight", {H, o.image_dim}});
+    out.push_back({name + ".bias", {H}});
+  };
+  // The order of Model::parameters(): speech, text, s2i, s2t, t2s, t2i, i2s, i2t.
+  out.push_back({"speech.conv.weight", {o.conv_channels, o.feat_dim, o.conv_kernel}});
+  const std::int64_t sw = gru("speech.gru", o.conv_channels, o.layers.s);
+  const bool text = o.tasks.st || o.tasks.ti;
+  std::int64_t tw = 0;
+  if (text) {
+    out.push_back({"text.embed.weight", {o.vocab_size(), o.embed_size}});
+    tw = gru("text.gru", o.embed_size, o.layers.t);
+  }
+  pooling("s2i", sw, o.layers.s2i);
+  if (o.tasks.st) {
+    pooling("s2t", sw, o.layers.s2t);
+    pooling("t2s", tw, o.layers.t2s);
+  }
+  if (o.tasks.ti) pooling("t2i", tw, o.layers.t2i);
+  image("i2s");
+  if (o.tasks.ti) image("i2t");
+  return out;
 }
 
 Model::Model(Backend& be, ModelOptions opts, std::uint64_t seed) : be_(be), opts_(std::move(opts)) {
@@ -416,6 +472,40 @@ std::unique_ptr<Model> Model::load(Backend& be, const std::vector<Record>& recor
   if (!opt) fail(where, ": not an sb model (no 'options' record)");
   if (opt->tensor.dtype() != DType::Text) fail(where, ": record 'options' is not text");
   auto o = ModelOptions::from_text(opt->tensor.as_text(), where);
+  try {
+    o.validate();
+    check_layout(o);
+  } catch (const UsageError& e) {
+    fail(where, ": options record: ", e.what());
+  }
+  // Every parameter record is checked against the options before anything
+  // is allocated: the memory a file makes us use is bounded by its bytes.
+  std::map<std::string_view, const Record*> by_key;
+  for (const auto& r : records) by_key[r.key] = &r;
+  const auto expected = parameter_shapes(o);
+  std::set<std::string_view> names;
+  for (const auto& p : expected) {
+    names.insert(p.name);
+    const auto it = by_key.find(p.name);
+    if (it == by_key.end()) fail(where, ": parameter ", p.name, " is missing");
+    const Tensor& t = it->second->tensor;
+    if (t.dtype() != DType::F32) fail(where, ": parameter ", p.name, ": expected f32, got ", dtype_name(t.dtype()));
+    if (t.shape() != p.shape)
+      fail(where, ": parameter ", p.name, ": shape ", t.shape_string(), ", but the options record implies ",
+           shape_text(p.shape));
+    const float* v = t.f32();
+    for (std::size_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(v[i])) fail(where, ": parameter ", p.name, ": element ", i, " is ", v[i]);
+  }
+  // A record named like a parameter that this model does not have means the
+  // file and its options disagree (checkpoints add optimiser and generator
+  // records, under other names).
+  static constexpr std::string_view kParts[] = {"speech.", "text.", "s2i.", "s2t.", "t2s.", "t2i.", "i2s.", "i2t."};
+  for (const auto& r : records)
+    for (std::string_view part : kParts)
+      if (std::string_view(r.key).substr(0, part.size()) == part && !names.count(r.key))
+        fail(where, ": record '", r.key, "' is not a parameter of this model (tasks ", o.tasks.str(),
+             ", layers ", o.layers.str(), ")");
   std::unique_ptr<Model> m;
   try {
     m = std::make_unique<Model>(be, o, 0);

@@ -183,6 +183,16 @@ class Model {
   std::vector<std::int32_t> ids_;
 };
 
+// The parameters a model of these options has, in the archive's order, with
+// PyTorch's shapes (DESIGN's table): what Model::parameters() holds, known
+// before anything is allocated, so that a loader checks a file's records
+// against it first (tests keep the two in step for every preset).
+struct ParameterShape {
+  std::string name;
+  std::vector<std::int64_t> shape;
+};
+std::vector<ParameterShape> parameter_shapes(const ModelOptions& o);
+
 // Checks that the layout gives every task's two sides the same width
 // (e.g. s=0 and s2i=0 would pool the 64-channel conv output against a
 // hidden-size image projection). Throws UsageError naming the encoders.

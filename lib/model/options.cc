@@ -1,10 +1,11 @@
 #include "model/options.h"
-
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "core/error.h"
+#include "core/key_values.h"
 #include "core/strings.h"
 
 namespace sb::model {
@@ -171,16 +172,7 @@ std::string ModelOptions::to_text() const {
 }
 
 std::map<std::string, std::string, std::less<>> parse_options_text(std::string_view text) {
-  std::map<std::string, std::string, std::less<>> kv;
-  std::size_t b = 0;
-  while (b < text.size()) {
-    std::size_t e = text.find('\n', b);
-    if (e == std::string_view::npos) e = text.size();
-    std::string_view key, rest;
-    if (split_key(text.substr(b, e - b), key, rest)) kv[std::string(key)] = std::string(rest);
-    b = e + 1;
-  }
-  return kv;
+  return parse_key_values(text);
 }
 
 ModelOptions ModelOptions::from_text(std::string_view text, const std::string& where) {
@@ -193,12 +185,18 @@ ModelOptions ModelOptions::from_text(std::string_view text, const std::string& w
   };
   if (get("format") != "sb-model 1")
     fail(where, ": options record: unsupported format '", get("format"), "' (want 'sb-model 1')");
+  // Read as 64-bit and range-checked before the cut to int ("hidden
+  // 4294967328" must not load as 32); validate() then checks each range.
   auto num = [&](const char* key) {
+    long long v = 0;
     try {
-      return static_cast<int>(parse_int(get(key), key));
+      v = parse_int(get(key), key);
     } catch (const UsageError& e) {
       fail(where, ": options record: ", e.what());
     }
+    if (v < 0 || v > std::numeric_limits<int>::max())
+      fail(where, ": options record: ", key, " ", v, " is out of range");
+    return static_cast<int>(v);
   };
   try {
     o.tasks = parse_tasks(get("tasks"));

@@ -79,7 +79,7 @@ struct ModelOptions {
 };
 
 // Splits an options text record into key -> value ("key value" lines; blank
-// lines skipped, a later key wins). ModelOptions::from_text and the trainer's
+// lines skipped, a later key wins): sb::parse_key_values (core/key_values.h). ModelOptions::from_text and the trainer's
 // checkpoint state both read their records with it.
 std::map<std::string, std::string, std::less<>> parse_options_text(std::string_view text);
 

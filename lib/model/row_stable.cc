@@ -79,4 +79,18 @@ void RowStableBackend::gemm_batched(Trans ta, Trans tb, std::size_t m, std::size
     gemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c, ldc);
 }
 
+RowStableModel::RowStableModel(Model& m) : m_(m) {
+  if (m.backend().row_independent_products()) return;
+  stable_ = std::make_unique<RowStableBackend>(m.backend());
+  copy_ = std::make_unique<Model>(*stable_, m.options(), 0);
+  const auto from = m.parameters();
+  const auto to = copy_->parameters();
+  if (from.size() != to.size()) fail("RowStableModel: parameter lists differ");
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (from[i]->name != to[i]->name || from[i]->numel() != to[i]->numel())
+      fail("RowStableModel: parameter ", from[i]->name, " does not match ", to[i]->name);
+    stable_->copy(to[i]->value.data(), from[i]->value.data(), from[i]->numel());
+  }
+}
+
 }  // namespace sb::model

@@ -16,10 +16,12 @@
 // the wrapped backend. Training does not need it.
 #pragma once
 #include <map>
+#include <memory>
 #include <tuple>
 #include <vector>
 
 #include "backend/backend.h"
+#include "model/model.h"
 
 namespace sb::model {
 
@@ -124,6 +126,24 @@ class RowStableBackend : public Backend {
   Backend& in_;
   std::map<std::tuple<bool, std::size_t, std::size_t>, std::size_t> chunk_;
   std::vector<float> a_, c_;  // host scratch (the CPU backend's memory is host memory)
+};
+
+// A model to embed with: `m` itself where its backend's products are
+// row-independent, else a copy of m's parameters on a RowStableBackend
+// over m's backend (sb-embed's arrangement), so that what validation
+// computes from a model in training is what sb-embed computes from the
+// saved one. The copy is made once, at construction: build a new one after
+// m's parameters change.
+class RowStableModel {
+ public:
+  explicit RowStableModel(Model& m);
+  Model& get() { return copy_ ? *copy_ : m_; }
+  bool copied() const { return copy_ != nullptr; }
+
+ private:
+  Model& m_;
+  std::unique_ptr<RowStableBackend> stable_;
+  std::unique_ptr<Model> copy_;
 };
 
 }  // namespace sb::model

@@ -32,65 +32,22 @@ void Parameter::assign(const Tensor& t) {
   value.upload(t.f32(), t.numel());
 }
 
-// ---- Rng: splitmix64 seeding, xoshiro128+ stream ---------------------------
-Rng::Rng(std::uint64_t seed) {
-  for (int i = 0; i < 4; i += 2) {
-    seed += 0x9E3779B97F4A7C15ull;
-    std::uint64_t z = seed;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    s_[i] = static_cast<std::uint32_t>(z);
-    s_[i + 1] = static_cast<std::uint32_t>(z >> 32);
-  }
-  if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one forbidden state
-}
+std::uint64_t Rng::stream(std::uint64_t seed) { return derive_seed(seed, fnv1a("init")); }
 
-std::uint32_t Rng::next_u32() {
-  const std::uint32_t result = s_[0] + s_[3];
-  const std::uint32_t t = s_[1] << 9;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = (s_[3] << 11) | (s_[3] >> 21);
-  return result;
-}
-
-float Rng::uniform() {
-  // The top 24 bits (xoshiro128+'s low bits are its weakest).
-  return static_cast<float>(next_u32() >> 8) * (1.0f / 16777216.0f);
-}
-
-float Rng::uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }
-
-float Rng::normal() {
-  // Box-Muller in double, so the result depends only on the two draws.
-  const double u1 = (static_cast<double>(next_u32() >> 8) + 1.0) / 16777217.0;
-  const double u2 = static_cast<double>(next_u32() >> 8) / 16777216.0;
-  return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) *
-                            std::cos(6.283185307179586 * u2));
-}
-
-std::uint64_t Rng::below(std::uint64_t n) {
-  // Rejection sampling on 64 bits: no modulo bias.
-  const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  for (;;) {
-    const std::uint64_t x = (static_cast<std::uint64_t>(next_u32()) << 32) | next_u32();
-    if (x < limit) return x % n;
-  }
-}
+Rng::Rng(std::uint64_t seed) : sb::Random(stream(seed)) {}
 
 void init_uniform(Parameter& p, Rng& rng, float bound) {
   std::vector<float> host(p.numel());
-  for (auto& x : host) x = rng.uniform(-bound, bound);
+  // 24 random bits make a float in [0, 1) exactly; scaling in float keeps
+  // every value in [-bound, bound) (a double draw rounded to float could
+  // land on +bound).
+  for (auto& x : host) x = -bound + 2.0f * bound * (static_cast<float>(rng.next() >> 40) * 0x1.0p-24f);
   p.value.upload(host.data(), host.size());
 }
 
 void init_normal(Parameter& p, Rng& rng, float stddev) {
   std::vector<float> host(p.numel());
-  for (auto& x : host) x = stddev * rng.normal();
+  for (auto& x : host) x = stddev * static_cast<float>(rng.normal());
   p.value.upload(host.data(), host.size());
 }
 

@@ -11,7 +11,7 @@
 //   sb::nn::load_parameters(records, ps);      // checks names and shapes
 //
 // Initialisation follows PyTorch's defaults (uniform +-1/sqrt(fan) for GRU,
-// Linear, Conv1d; N(0,1) for Embedding) drawn from sb::nn::Rng, a small
+// Linear, Conv1d; N(0,1) for Embedding) drawn from sb::nn::Rng (sb::Random), a
 // portable generator: the same seed, build and construction order give the
 // same bits on every machine and thread count.
 #pragma once
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "core/random.h"
 #include "io/tensor.h"
 
 namespace sb {
@@ -42,18 +43,18 @@ struct Parameter {
   void assign(const Tensor& t);             // checks the shape, uploads
 };
 
-// xoshiro128+ seeded through splitmix64: fixed, portable bit streams (the
-// standard library's distributions are not portable across vendors).
-class Rng {
+// The project's generator (core/random.h: xoshiro256** seeded through
+// splitmix64): fixed, portable bit streams (the standard library's
+// distributions are not portable across vendors). Its stream is derived
+// from the seed (derive_seed(seed, fnv1a("init"))), not the seed itself:
+// with one engine for the whole project, nn::Rng(s) would otherwise draw
+// exactly the numbers of train::Rng(s) or corpus::Rng(s), and a model's
+// initial weights would be correlated with whatever else a caller seeds
+// with s.
+class Rng : public sb::Random {
  public:
   explicit Rng(std::uint64_t seed = 0);
-  std::uint32_t next_u32();
-  float uniform();                       // [0, 1), 24 random bits
-  float uniform(float lo, float hi);     // [lo, hi)
-  float normal();                        // N(0, 1), Box-Muller
-  std::uint64_t below(std::uint64_t n);  // uniform in [0, n), n > 0
- private:
-  std::uint32_t s_[4];
+  static std::uint64_t stream(std::uint64_t seed);  // the sb::Random seed Rng(seed) uses
 };
 
 // Fills a parameter on the host and uploads it.

@@ -131,8 +131,38 @@ std::vector<int> TaskData::distinct_images() const {
   return out;
 }
 
-static void note(TaskData& td, std::size_t n, const std::string& what) {
-  if (n) td.skipped.push_back(cat(n, " ", what));
+static std::string first_keys(const std::vector<std::string>& keys, std::size_t count) {
+  std::string s = " (first: ";
+  for (std::size_t i = 0; i < keys.size(); ++i) s += (i ? ", " : "") + keys[i];
+  return s + (count > keys.size() ? ", ...)" : ")");
+}
+
+void Skipped::add(const std::string& key) {
+  if (first.size() < kFirstKeys) first.push_back(key);
+  ++count;
+}
+
+std::string Skipped::note(const std::string& what) const { return cat(count, " ", what, first_keys(first, count)); }
+
+static void note(TaskData& td, const Skipped& s, const std::string& what) {
+  if (s.count) td.skipped.push_back(s.note(what));
+}
+
+Skipped drop_examples(TaskData& d, const std::function<bool(const TaskData&, std::size_t)>& drop) {
+  Skipped s;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < d.examples.size(); ++i) {
+    if (drop(d, i)) {
+      s.add(d.keys[i]);
+      continue;
+    }
+    d.examples[kept] = d.examples[i];
+    d.keys[kept] = d.keys[i];
+    ++kept;
+  }
+  d.examples.resize(kept);
+  d.keys.resize(kept);
+  return s;
 }
 
 TaskData load_task(Task task, DataDir& dir) {
@@ -153,17 +183,17 @@ TaskData load_task(Task task, DataDir& dir) {
     const auto& is = dir.images();
     td.feats = &fs;
     td.images = &is;
-    std::size_t no_img_entry = 0, no_vector = 0, no_feats = 0;
+    Skipped no_img_entry, no_vector, no_feats;
     for (std::size_t u = 0; u < fs.keys.size(); ++u) {
       auto it = u2i.find(fs.keys[u]);
-      if (it == u2i.end()) { ++no_img_entry; continue; }
+      if (it == u2i.end()) { no_img_entry.add(fs.keys[u]); continue; }
       auto im = is.index.find(it->second);
-      if (im == is.index.end()) { ++no_vector; continue; }
+      if (im == is.index.end()) { no_vector.add(fs.keys[u]); continue; }
       td.examples.push_back({static_cast<int>(u), im->second, -1});
       td.keys.push_back(fs.keys[u]);
     }
     for (const auto& k : dir.utt2img_keys())
-      if (!fs.index.count(k)) ++no_feats;
+      if (!fs.index.count(k)) no_feats.add(k);
     note(td, no_img_entry, "utterances in feats.sbt without an utt2img entry");
     note(td, no_vector, "utterances whose image has no vector in images.sbt");
     note(td, no_feats, "utt2img entries without features in feats.sbt");
@@ -171,16 +201,16 @@ TaskData load_task(Task task, DataDir& dir) {
     const auto& fs = dir.feats();
     const auto& text = dir.text();
     td.feats = &fs;
-    std::size_t no_text = 0, no_feats = 0;
+    Skipped no_text, no_feats;
     for (std::size_t u = 0; u < fs.keys.size(); ++u) {
       auto it = text.find(fs.keys[u]);
-      if (it == text.end()) { ++no_text; continue; }
+      if (it == text.end()) { no_text.add(fs.keys[u]); continue; }
       td.examples.push_back({static_cast<int>(u), -1, static_cast<int>(td.captions.size())});
       td.captions.push_back(it->second);
       td.keys.push_back(fs.keys[u]);
     }
     for (const auto& k : dir.text_keys())
-      if (!fs.index.count(k)) ++no_feats;
+      if (!fs.index.count(k)) no_feats.add(k);
     note(td, no_text, "utterances in feats.sbt without a transcription in text");
     note(td, no_feats, "text entries without features in feats.sbt");
   } else {
@@ -188,18 +218,18 @@ TaskData load_task(Task task, DataDir& dir) {
     const auto& u2i = dir.utt2img();
     const auto& is = dir.images();
     td.images = &is;
-    std::size_t no_img_entry = 0, no_vector = 0, no_text = 0;
+    Skipped no_img_entry, no_vector, no_text;
     for (const auto& k : dir.text_keys()) {
       auto it = u2i.find(k);
-      if (it == u2i.end()) { ++no_img_entry; continue; }
+      if (it == u2i.end()) { no_img_entry.add(k); continue; }
       auto im = is.index.find(it->second);
-      if (im == is.index.end()) { ++no_vector; continue; }
+      if (im == is.index.end()) { no_vector.add(k); continue; }
       td.examples.push_back({-1, im->second, static_cast<int>(td.captions.size())});
       td.captions.push_back(text.at(k));
       td.keys.push_back(k);
     }
     for (const auto& k : dir.utt2img_keys())
-      if (!text.count(k)) ++no_text;
+      if (!text.count(k)) no_text.add(k);
     note(td, no_img_entry, "captions in text without an utt2img entry");
     note(td, no_vector, "captions whose image has no vector in images.sbt");
     note(td, no_text, "utt2img entries without a caption in text");

@@ -4,10 +4,11 @@
 //   st: feats.sbt + text
 //   ti: text + utt2img + images.sbt
 // Keys that do not match up (an utterance without features, an image
-// without a vector) are counted and skipped; a task left with no examples is
+// without a vector) are counted and skipped (the first few named); a task left with no examples is
 // an error naming the directory.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -83,7 +84,7 @@ struct TaskData {
   std::vector<std::string> captions;   // st, ti: raw UTF-8, index = Example::text
   std::vector<std::vector<std::int32_t>> text_ids;  // filled by encode_text
   std::vector<Example> examples;
-  // What did not match, for the report: "N utterances without utt2img", ...
+  // What did not match, for the report: "N utterances ... (first: u1, u7, u9)", ...
   std::vector<std::string> skipped;
 
   std::size_t size() const { return examples.size(); }
@@ -92,6 +93,20 @@ struct TaskData {
   // The distinct images of this set, in first-use order (retrieval targets).
   std::vector<int> distinct_images() const;
 };
+
+// Items skipped for one reason: how many, and the first few keys, so that
+// a warning can name them ("3 ... (first: u1, u7, u9)").
+constexpr std::size_t kFirstKeys = 3;
+struct Skipped {
+  std::size_t count = 0;
+  std::vector<std::string> first;  // at most kFirstKeys
+  void add(const std::string& key);
+  // "<count> <what> (first: a, b, c)", with ", ..." when there are more.
+  std::string note(const std::string& what) const;
+};
+
+// Removes the examples for which drop(data, i) is true (order kept).
+Skipped drop_examples(TaskData& d, const std::function<bool(const TaskData&, std::size_t)>& drop);
 
 // Builds a task's examples from a directory. Throws sb::Error naming the
 // directory and the missing file, or when no example is left.

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <limits>
-#include <unordered_map>
 
 #include "core/error.h"
-#include "core/gemm.h"
+#include "eval/retrieval.h"
+#include "eval/vectors.h"
+#include "model/embed_batches.h"
+#include "model/row_stable.h"
 
 namespace sb::train {
 
@@ -37,85 +39,85 @@ std::vector<std::size_t> gold_ranks(const std::vector<float>& queries,
                                     const std::vector<float>& targets, std::size_t dim,
                                     const std::vector<int>& gold) {
   const std::size_t nq = queries.size() / dim, nt = targets.size() / dim;
-  std::vector<std::size_t> ranks(nq);
-  // Blocks of queries keep the score matrix small; the gold score is read
-  // from the same product it is compared with.
-  const std::size_t block = 256;
-  std::vector<float> scores;
-  for (std::size_t q0 = 0; q0 < nq; q0 += block) {
-    const std::size_t bq = std::min(block, nq - q0);
-    scores.assign(bq * nt, 0.0f);
-    sgemm(Trans::No, Trans::Yes, bq, nt, dim, 1.0f, queries.data() + q0 * dim, dim,
-          targets.data(), dim, 0.0f, scores.data(), nt);
-    for (std::size_t i = 0; i < bq; ++i) {
-      const float* s = scores.data() + i * nt;
-      const auto g = static_cast<std::size_t>(gold[q0 + i]);
-      std::size_t rank = 1;
-      for (std::size_t j = 0; j < nt; ++j)
-        if (s[j] > s[g] || (s[j] == s[g] && j < g)) ++rank;
-      ranks[q0 + i] = rank;
-    }
-  }
-  return ranks;
+  std::vector<std::vector<std::uint32_t>> g(nq);
+  for (std::size_t q = 0; q < nq; ++q) g[q].push_back(static_cast<std::uint32_t>(gold[q]));
+  const auto ranks = eval::rank_queries(queries.data(), nq, targets.data(), nt, dim, g, {});
+  std::vector<std::size_t> out;
+  out.reserve(nq);
+  for (const auto& r : ranks) out.push_back(r.rank);
+  return out;
 }
 
-Retrieval summarize_ranks(const std::vector<std::size_t>& ranks, std::size_t targets) {
+namespace {
+
+Retrieval from_summary(const eval::RankSummary& s) {
   Retrieval r;
-  r.queries = ranks.size();
-  r.targets = targets;
-  if (ranks.empty()) return r;
-  std::size_t c1 = 0, c5 = 0, c10 = 0;
-  for (auto k : ranks) {
-    c1 += k <= 1;
-    c5 += k <= 5;
-    c10 += k <= 10;
+  r.queries = s.queries;
+  r.targets = s.targets;
+  r.medr = s.median_rank;
+  for (const auto& [k, v] : s.recall) {
+    if (k == 1) r.r1 = v;
+    if (k == 5) r.r5 = v;
+    if (k == 10) r.r10 = v;
   }
-  const double n = static_cast<double>(ranks.size());
-  r.r1 = static_cast<double>(c1) / n;
-  r.r5 = static_cast<double>(c5) / n;
-  r.r10 = static_cast<double>(c10) / n;
-  auto sorted = ranks;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t m = sorted.size() / 2;
-  r.medr = sorted.size() % 2 ? static_cast<double>(sorted[m])
-                             : (static_cast<double>(sorted[m - 1]) + static_cast<double>(sorted[m])) / 2;
   return r;
 }
 
+// The two sides as sb-rank reads them: keys in archive order, no vectors yet.
+struct RetrievalSides {
+  eval::KeyedRows utts, imgs;
+  std::vector<std::vector<std::uint32_t>> gold;
+};
+
+RetrievalSides retrieval_sides(const TaskData& si) {
+  if (!si.feats || !si.images) fail("speech_image_retrieval: not an si task (", si.dir, ")");
+  RetrievalSides s;
+  s.utts.source = si.feats->path;
+  s.utts.keys = si.feats->keys;
+  s.imgs.source = si.images->path;
+  s.imgs.keys = si.images->keys;
+  // sb-rank --gold DIR/utt2img: the same table, the same checks and messages.
+  const eval::GoldTable table = eval::read_gold_table(si.dir + "/utt2img");
+  s.gold = eval::build_gold(table, s.utts, s.imgs, false);
+  return s;
+}
+
+}  // namespace
+
+Retrieval summarize_ranks(const std::vector<std::size_t>& ranks, std::size_t targets) {
+  std::vector<eval::QueryRank> q(ranks.size());
+  for (std::size_t i = 0; i < ranks.size(); ++i) q[i].rank = ranks[i];
+  return from_summary(eval::summarize(q, targets, {1, 5, 10}));
+}
+
+void check_speech_image_retrieval(const TaskData& si) { retrieval_sides(si); }
+
 Retrieval speech_image_retrieval(model::Model& m, const TaskData& si, int batch) {
+  RetrievalSides s = retrieval_sides(si);
+  model::RowStableModel run(m);
   const auto H = static_cast<std::size_t>(m.embedding_size());
-  std::vector<int> lengths(si.size());
-  for (std::size_t i = 0; i < si.size(); ++i) lengths[i] = si.length(i);
-  std::vector<float> queries(si.size() * H);
-  for (const auto& b : sorted_batches(lengths, batch)) {
-    model::BatchInput in;
-    for (int i : b) {
-      const Example& e = si.examples[static_cast<std::size_t>(i)];
-      in.speech.push_back(si.feats->data[static_cast<std::size_t>(e.utt)].data());
-      in.frames.push_back(si.feats->frames[static_cast<std::size_t>(e.utt)]);
-    }
-    const auto y = m.embed(model::Encoder::S2I, in);
-    for (std::size_t j = 0; j < b.size(); ++j)
-      std::copy_n(y.data() + j * H, H, queries.data() + static_cast<std::size_t>(b[j]) * H);
-  }
-  const auto images = si.distinct_images();
-  std::unordered_map<int, int> position;
-  for (std::size_t j = 0; j < images.size(); ++j) position[images[j]] = static_cast<int>(j);
-  std::vector<float> targets(images.size() * H);
-  const auto D = static_cast<std::size_t>(si.images->dim);
-  for (std::size_t j0 = 0; j0 < images.size(); j0 += static_cast<std::size_t>(batch)) {
-    const std::size_t n = std::min(static_cast<std::size_t>(batch), images.size() - j0);
-    model::BatchInput in;
-    for (std::size_t j = 0; j < n; ++j) {
-      const float* row = si.images->row(images[j0 + j]);
-      in.images.insert(in.images.end(), row, row + D);
-    }
-    const auto y = m.embed(model::Encoder::I2S, in);
-    std::copy(y.begin(), y.end(), targets.begin() + static_cast<std::ptrdiff_t>(j0 * H));
-  }
-  std::vector<int> gold(si.size());
-  for (std::size_t i = 0; i < si.size(); ++i) gold[i] = position.at(si.examples[i].img);
-  return summarize_ranks(gold_ranks(queries, targets, H, gold), images.size());
+  auto embed = [&](model::Encoder e, const model::EncoderInputs& in, eval::KeyedRows& out) {
+    out.dim = H;
+    out.data.assign(in.size() * H, 0.0f);
+    model::embed_batches(run.get(), e, in, batch, [&](std::size_t i, const float* row) {
+      std::copy_n(row, H, out.data.data() + i * H);
+    });
+  };
+  model::EncoderInputs speech, images;
+  for (std::size_t u = 0; u < si.feats->keys.size(); ++u)
+    speech.add_speech(si.feats->data[u].data(), si.feats->frames[u]);
+  for (std::size_t j = 0; j < si.images->keys.size(); ++j)
+    images.add_image(si.images->row(static_cast<int>(j)));
+  embed(model::Encoder::S2I, speech, s.utts);
+  embed(model::Encoder::I2S, images, s.imgs);
+  // What sb-rank does with the two archives sb-embed writes.
+  eval::normalize_rows(s.utts.data.data(), s.utts.size(), s.utts.dim);
+  eval::normalize_rows(s.imgs.data.data(), s.imgs.size(), s.imgs.dim);
+  eval::RankOptions opt;
+  opt.threads = num_threads();
+  const auto ranks = eval::rank_queries(s.utts.data.data(), s.utts.size(), s.imgs.data.data(),
+                                        s.imgs.size(), H, s.gold, opt);
+  return from_summary(eval::summarize(ranks, s.imgs.size(), opt.ks));
 }
 
 double validation_loss(model::Model& m, const TaskData& data, int batch, float margin) {

@@ -20,15 +20,29 @@ struct Retrieval {
 };
 
 // Ranks of each query's gold target (1 = best) among `targets` rows, by dot
-// product of unit vectors; ties go to the target that comes first.
+// product of unit vectors; ties go to the target that comes first. Thin
+// wrappers of lib/eval's retrieval (sb-rank's code).
 std::vector<std::size_t> gold_ranks(const std::vector<float>& queries,
                                     const std::vector<float>& targets, std::size_t dim,
                                     const std::vector<int>& gold);
 Retrieval summarize_ranks(const std::vector<std::size_t>& ranks, std::size_t targets);
 
-// S2I embeddings of every utterance of `si` against I2S embeddings of its
-// distinct images. Batches of `batch` never change the result.
+// Speech -> image retrieval on a validation directory, exactly as
+//   sb-embed -m MODEL -e s2i DIR/feats.sbt > q.sbt
+//   sb-embed -m MODEL -e i2s DIR/images.sbt > t.sbt
+//   sb-rank --gold DIR/utt2img q.sbt t.sbt
+// computes it from the saved model: every utterance of feats.sbt ranks every
+// image of images.sbt (archive order breaks ties), gold from utt2img.
+// Embeddings come from model::embed_batches on a RowStableModel, the ranks
+// from lib/eval. Where sb-rank refuses the files (an utterance without an
+// utt2img entry, a gold image missing from images.sbt) this throws the
+// same error. Batches of `batch` never change the result.
 Retrieval speech_image_retrieval(model::Model& m, const TaskData& si, int batch);
+
+// The check speech_image_retrieval starts with, without a model: call it
+// before training so that bad validation files fail at once, not after
+// the first epoch.
+void check_speech_image_retrieval(const TaskData& si);
 
 // Mean contrastive loss over length-sorted batches of `batch` examples.
 double validation_loss(model::Model& m, const TaskData& data, int batch, float margin);

@@ -6,26 +6,20 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cmath>
 #include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <map>
 
 #include "core/error.h"
 #include "core/strings.h"
-#include "io/archive.h"
 #include "model/model.h"
 #include "model/vocab.h"
 #include "nn/nn.h"
 #include "train/batching.h"
 #include "train/data.h"
 #include "train/evaluate.h"
-#include "train/rng.h"
 
 namespace sb::train {
 
@@ -46,17 +40,147 @@ extern "C" void on_stop_signal(int sig) {
 
 int idx(Task t) { return static_cast<int>(t); }
 
-// Exact text for doubles and floats (%.17g round-trips a double).
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+// Fail now, not after the first epoch, when the model cannot be written.
+void check_writable(const std::string& output) {
+  const auto slash = output.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : output.substr(0, slash + 1);
+  if (::access(dir.c_str(), W_OK) != 0) fail(output, ": cannot write into ", dir, ": ", std::strerror(errno));
 }
 
-std::string real_dir(const std::string& d) {
-  char buf[PATH_MAX];
-  if (::realpath(d.c_str(), buf)) return buf;
-  return d;
+// The examples of a run, per task (by model::Task index).
+struct RunData {
+  std::map<std::string, std::unique_ptr<DataDir>> dirs;  // one copy of each directory's files
+  std::array<std::unique_ptr<TaskData>, 3> train, val;
+};
+
+void load_data(RunData& d, const DataSpec& spec, const model::TaskSet& tasks, const Messages& msg) {
+  auto dir = [&](const std::string& path) -> DataDir& {
+    auto& p = d.dirs[path];
+    if (!p) p = std::make_unique<DataDir>(path);
+    return *p;
+  };
+  for (Task t : model::kTaskOrder) {
+    if (!tasks.has(t)) continue;
+    const std::string path = spec.dir_for(t);
+    if (path.empty())
+      usage_fail("task ", model::task_name(t), " needs training data: --data DIR or --", model::task_name(t), " DIR");
+    d.train[idx(t)] = std::make_unique<TaskData>(load_task(t, dir(path)));
+    for (const auto& s : d.train[idx(t)]->skipped)
+      msg.warn(cat("training ", model::task_name(t), " (", path, "): skipped ", s));
+  }
+  if (spec.val.empty()) {
+    msg.warn("no --val: no validation; the output model is the last epoch's");
+    return;
+  }
+  DataDir& vd = dir(spec.val);
+  for (Task t : model::kTaskOrder) {
+    if (!tasks.has(t)) continue;
+    const bool files = t == Task::SI   ? true
+                       : t == Task::ST ? vd.has("feats.sbt") && vd.has("text")
+                                       : vd.has("text") && vd.has("utt2img") && vd.has("images.sbt");
+    if (!files) {
+      msg.info(cat("no ", model::task_name(t), " validation data in ", spec.val, ": no validation loss for it"));
+      continue;
+    }
+    d.val[idx(t)] = std::make_unique<TaskData>(load_task(t, vd));
+    for (const auto& s : d.val[idx(t)]->skipped)
+      msg.warn(cat("validation ", model::task_name(t), " (", spec.val, "): skipped ", s));
+  }
+}
+
+// Feature and image sizes and the vocabulary come from the data: they must
+// agree across sets, and with the checkpoint of a resumed run.
+void fit_model_to_data(RunData& d, model::ModelOptions& mo, const std::string& resume) {
+  const TaskData& si = *d.train[idx(Task::SI)];
+  auto check_dim = [&](const char* what, int want, int got, const std::string& path) {
+    if (want != got) fail(path, ": ", what, " have ", got, " dimensions, but ", want, " elsewhere (", si.dir, ")");
+  };
+  const int feat_dim = si.feats->dim, image_dim = si.images->dim;
+  for (auto* set : {&d.train, &d.val})
+    for (const auto& t : *set) {
+      if (!t) continue;
+      if (t->feats) check_dim("features", feat_dim, t->feats->dim, t->feats->path);
+      if (t->images) check_dim("image vectors", image_dim, t->images->dim, t->images->path);
+    }
+  model::Vocabulary vocab;
+  for (const auto& t : d.train)
+    if (t)
+      for (const auto& c : t->captions) vocab.add(c);
+  vocab.build();
+  if (!resume.empty()) {
+    if (mo.feat_dim != feat_dim || mo.image_dim != image_dim || mo.vocab != vocab.chars())
+      fail(resume, ": the checkpoint was trained on other data (feature or image size, or the "
+                   "characters of the text, differ from the data given now)");
+  } else {
+    mo.feat_dim = feat_dim;
+    mo.image_dim = image_dim;
+    mo.vocab = vocab.chars();
+  }
+  for (auto* set : {&d.train, &d.val})
+    for (auto& t : *set)
+      if (t) {
+        t->text_ids.clear();
+        for (const auto& c : t->captions) t->text_ids.push_back(vocab.encode(c));
+      }
+}
+
+// Utterances the convolution turns into zero frames cannot be encoded;
+// training utterances over --max-frames would pad a whole batch to their
+// length, so they are skipped too (named in the warning).
+void drop_unusable(RunData& d, const model::Model& m, int max_frames, const Messages& msg) {
+  for (auto* set : {&d.train, &d.val})
+    for (auto& t : *set) {
+      if (!t || !t->feats) continue;
+      const char* what = set == &d.train ? "training" : "validation";
+      const Skipped shorts = drop_examples(*t, [&](const TaskData& td, std::size_t i) {
+        return m.speech_output_length(td.feats->frames[static_cast<std::size_t>(td.examples[i].utt)]) < 1;
+      });
+      if (shorts.count)
+        msg.warn(cat(what, " ", model::task_name(t->task), " (", t->dir, "): skipped ",
+                     shorts.note("utterances too short for the convolution")));
+      if (set == &d.train && max_frames > 0) {
+        const Skipped longs = drop_examples(*t, [&](const TaskData& td, std::size_t i) {
+          return td.feats->frames[static_cast<std::size_t>(td.examples[i].utt)] > max_frames;
+        });
+        if (longs.count)
+          msg.warn(cat(what, " ", model::task_name(t->task), " (", t->dir, "): skipped ",
+                       longs.note(cat("utterances longer than --max-frames ", max_frames))));
+      }
+      if (t->examples.empty()) fail(t->dir, ": task ", model::task_name(t->task), ": no utterance long enough");
+    }
+}
+
+void describe(const model::Model& m, const model::ModelOptions& mo, const RunData& d, const Messages& msg) {
+  const model::TaskSet& tasks = mo.tasks;
+  std::string sizes;
+  for (Task t : model::kTaskOrder)
+    if (tasks.has(t)) sizes += cat(" ", model::task_name(t), " ", d.train[idx(t)]->size());
+  std::size_t n = 0;
+  for (auto* p : const_cast<model::Model&>(m).parameters()) n += p->numel();
+  msg.info(cat("tasks ", tasks.str(), ", layers ", mo.layers.str(), ", hidden ", mo.hidden, ", ", n,
+               " parameters; training examples:", sizes,
+               tasks.st || tasks.ti ? cat("; vocabulary ", mo.vocab.size(), " characters + unknown") : std::string()));
+}
+
+// Validation after an epoch: each task's loss and speech->image retrieval.
+EpochResult validate(model::Model& m, const RunData& d, const TrainOptions& opt, const model::TaskSet& tasks,
+                     const State& st, int epoch, int steps) {
+  EpochResult r;
+  r.epoch = epoch;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (Task t : model::kTaskOrder) {
+    r.train_loss[idx(t)] = tasks.has(t) ? st.loss_sum[idx(t)] / steps : nan;
+    r.val_loss[idx(t)] = d.val[idx(t)] ? validation_loss(m, *d.val[idx(t)], opt.batch, opt.margin) : nan;
+  }
+  if (d.val[idx(Task::SI)]) {
+    const Retrieval ret = speech_image_retrieval(m, *d.val[idx(Task::SI)], opt.batch);
+    r.have_retrieval = true;
+    r.r1 = ret.r1;
+    r.r5 = ret.r5;
+    r.r10 = ret.r10;
+    r.medr = ret.medr;
+  }
+  return r;
 }
 
 }  // namespace
@@ -73,483 +197,146 @@ void install_stop_handlers() {
 void request_stop(int signal) { g_stop.store(signal); }
 int stop_signal() { return g_stop.load(); }
 
-// ---- options ---------------------------------------------------------------
-
-void TrainOptions::validate() const {
-  if (!(margin >= 0 && margin < 100)) usage_fail("--margin: ", margin, " is out of range 0..100");
-  if (epochs < 1 || epochs > 100000) usage_fail("--epochs: ", epochs, " is out of range 1..100000");
-  if (batch < 2 || batch > 65536)
-    usage_fail("--batch: ", batch, " is out of range 2..65536 (the loss needs negatives)");
-  if (!(lr > 0 && lr < 10)) usage_fail("--lr: ", lr, " is out of range (0, 10)");
-  if (!(clip > 0)) usage_fail("--clip: ", clip, " must be positive");
-  if (keep < 0) usage_fail("--keep: ", keep, " must be 0 (keep all) or more");
-  if (log_every < 1) usage_fail("--log-every: ", log_every, " must be at least 1");
-  if (max_steps < 0) usage_fail("--max-steps: ", max_steps, " must be 0 (all) or more");
-  if (output.empty()) usage_fail("-o MODEL is required");
-}
-
-std::string TrainOptions::to_text() const {
-  return cat("margin ", num(margin), "\nbatch ", batch, "\nlr ", num(lr), "\nclip ", num(clip),
-             "\nseed ", seed, "\n");
-}
-
-void TrainOptions::restore_from_text(std::string_view text, const std::string& where) {
-  auto kv = model::parse_options_text(text);
-  auto get = [&](const char* k) -> const std::string& {
-    auto it = kv.find(k);
-    if (it == kv.end()) fail(where, ": options record: missing '", k, "' (not a checkpoint of sb-train)");
-    return it->second;
-  };
-  try {
-    margin = static_cast<float>(parse_double(get("margin"), "margin"));
-    batch = static_cast<int>(parse_int(get("batch"), "batch"));
-    lr = static_cast<float>(parse_double(get("lr"), "lr"));
-    clip = static_cast<float>(parse_double(get("clip"), "clip"));
-    seed = static_cast<std::uint64_t>(parse_int(get("seed"), "seed"));
-  } catch (const UsageError& e) {
-    fail(where, ": options record: ", e.what());
-  }
-}
-
-std::string DataSpec::dir_for(Task t) const {
-  const std::string& d = t == Task::SI ? si : t == Task::ST ? st : ti;
-  return d.empty() ? data : d;
-}
-
-void check_condition(model::DataCondition c, const DataSpec& spec, const model::TaskSet& tasks) {
-  using model::DataCondition;
-  if (c == DataCondition::None) return;
-  const std::string si = real_dir(spec.dir_for(Task::SI));
-  const std::string st = real_dir(spec.dir_for(Task::ST));
-  if (c == DataCondition::Aligned) {
-    for (Task t : model::kTaskOrder)
-      if (tasks.has(t) && real_dir(spec.dir_for(t)) != si)
-        usage_fail("this preset is ALIGNED: every task trains on the same data (--data DIR), but ",
-                   model::task_name(t), " reads ", spec.dir_for(t), " and si reads ", spec.dir_for(Task::SI));
-  } else if (tasks.st && st == si) {
-    usage_fail("this preset is NON-ALIGNED: st must train on other data than si (--st DIR), but both read ",
-               spec.dir_for(Task::SI));
-  }
-}
-
-std::string checkpoint_path(const std::string& output, int epoch) {
-  std::string base = output;
-  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".sbt") == 0) base.resize(base.size() - 4);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, ".epoch%02d.sbt", epoch);
-  return base + buf;
-}
-
-std::string interrupted_path(const std::string& output) {
-  std::string base = output;
-  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".sbt") == 0) base.resize(base.size() - 4);
-  return base + ".interrupted.sbt";
-}
-
-// ---- progress ----------------------------------------------------------------
+// ---- the training run ----------------------------------------------------------
 
 namespace {
 
-class Progress {
- public:
-  Progress(const TrainOptions& opt, const Messages& msg, const model::TaskSet& tasks)
-      : opt_(opt), msg_(msg), tasks_(tasks) {}
-
-  void start_epoch(int epoch, int steps, int first_step) {
-    epoch_ = epoch;
-    steps_ = steps;
-    first_ = first_step;
-    t0_ = last_ = std::chrono::steady_clock::now();
-  }
-
-  void step(int step, const double* sums) {
-    const int done = step + 1;
-    const auto now = std::chrono::steady_clock::now();
-    const double secs = std::chrono::duration<double>(now - t0_).count();
-    const double rate = secs > 0 ? (done - first_) / secs : 0;
-    std::string losses;
-    for (Task t : model::kTaskOrder)
-      if (tasks_.has(t)) {
-        char buf[48];
-        std::snprintf(buf, sizeof buf, " %s %.4f", model::task_name(t), sums[idx(t)] / done);
-        losses += buf;
-      }
-    if (opt_.progress_bar) {
-      if (done < steps_ && std::chrono::duration<double>(now - last_).count() < 0.2) return;
-      last_ = now;
-      const int width = 24;
-      const int fill = steps_ ? width * done / steps_ : width;
-      const double eta = rate > 0 ? (steps_ - done) / rate : 0;
-      std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s%s] %d/%d %.1f steps/s loss%s ETA %d:%02d", epoch_,
-                   opt_.epochs, std::string(static_cast<std::size_t>(fill), '#').c_str(),
-                   std::string(static_cast<std::size_t>(width - fill), '.').c_str(), done, steps_, rate,
-                   losses.c_str(), static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
-      if (done == steps_) std::fputc('\n', stderr);
-      std::fflush(stderr);
-    } else if (done % opt_.log_every == 0 || done == steps_) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, " (%.2f steps/s)", rate);
-      msg_.info(cat("epoch ", epoch_, "/", opt_.epochs, " step ", done, "/", steps_, ": loss", losses, buf));
-    }
-  }
-
- private:
-  const TrainOptions& opt_;
-  const Messages& msg_;
-  model::TaskSet tasks_;
-  int epoch_ = 0, steps_ = 0, first_ = 0;
-  std::chrono::steady_clock::time_point t0_, last_;
-};
-
-// Everything that changes during training besides parameters and Adam.
-struct State {
-  int epoch_done = 0;   // epochs completed
-  int step = 0;         // next step in epoch epoch_done + 1 (0: at a boundary)
-  int best_epoch = 0;
-  double best_r10 = -1;
-  double loss_sum[3] = {0, 0, 0};
-  std::array<std::vector<Batch>, 3> order;  // the current epoch's batches (mid-epoch only)
-  std::string data;  // fingerprint of the training examples (see fingerprint())
-
-  std::string to_text() const {
-    std::string s = cat("epoch_done ", epoch_done, "\nstep ", step, "\nbest_epoch ", best_epoch,
-                        "\nbest_r10 ", num(best_r10), "\ndata ", data, "\n");
-    for (Task t : model::kTaskOrder) s += cat("loss_sum.", model::task_name(t), " ", num(loss_sum[idx(t)]), "\n");
-    return s;
-  }
-};
-
+// What a run holds while it trains.
 struct Run {
-  Backend& be;
+  Run(const TrainOptions& o, const DataSpec& s, const Messages& m, const model::TaskSet& t)
+      : opt(o), spec(s), msg(m), tasks(t) {}
   const TrainOptions& opt;
+  const DataSpec& spec;
   const Messages& msg;
-  model::Model& model;
-  std::array<std::unique_ptr<nn::Adam>, 3>& adam;
-  std::array<Rng, 3>& rng;
-
-  void save_checkpoint(const std::string& path, const State& st) {
-    WriterOptions w;
-    w.atomic = true;
-    ArchiveWriter out(path, w);
-    model.save(out, opt.to_text());
-    out.write_text("train.state", st.to_text());
-    for (Task t : model::kTaskOrder) {
-      if (!adam[idx(t)]) continue;
-      const std::string name = model::task_name(t);
-      adam[idx(t)]->save(out, "adam." + name + ".");
-      std::int64_t words[4];
-      for (int i = 0; i < 4; ++i) words[i] = static_cast<std::int64_t>(rng[idx(t)].state()[i]);
-      const std::int64_t four = 4;
-      out.write("rng." + name, DType::I64, std::span<const std::int64_t>(&four, 1), words);
-      if (st.step > 0) {
-        std::vector<std::int32_t> flat, sizes;
-        for (const auto& b : st.order[idx(t)]) {
-          sizes.push_back(static_cast<std::int32_t>(b.size()));
-          flat.insert(flat.end(), b.begin(), b.end());
-        }
-        const std::int64_t nf = static_cast<std::int64_t>(flat.size());
-        const std::int64_t ns = static_cast<std::int64_t>(sizes.size());
-        out.write("order." + name, DType::I32, std::span<const std::int64_t>(&nf, 1), flat.data());
-        out.write("order." + name + ".sizes", DType::I32, std::span<const std::int64_t>(&ns, 1), sizes.data());
-      }
-    }
-    out.close();
-  }
-
-  void save_model(int epoch, const EpochResult* r) {
-    WriterOptions w;
-    w.atomic = true;
-    ArchiveWriter out(opt.output, w);
-    std::string extra = opt.to_text() + cat("epoch ", epoch, "\n");
-    if (r && r->have_retrieval) extra += cat("val_r10 ", num(r->r10), "\nval_medr ", num(r->medr), "\n");
-    model.save(out, extra);
-    out.close();
-  }
+  model::TaskSet tasks;
+  RunData data;
+  std::unique_ptr<model::Model> model;
+  Optimisers optim;
+  std::array<std::vector<nn::Parameter*>, 3> params;  // by model::Task index
+  std::array<std::vector<int>, 3> lengths;            // the examples' lengths, for batching
+  State st;
 };
 
-const Record* find_record(const std::vector<Record>& recs, const std::string& key) {
-  for (const auto& r : recs)
-    if (r.key == key) return &r;
-  return nullptr;
+// One Adam and one data-order generator per task; the generators are
+// independent streams, all fixed by --seed.
+void make_optimisers(Run& run) {
+  for (Task t : model::kTaskOrder) {
+    if (!run.tasks.has(t)) continue;
+    const int i = idx(t);
+    run.params[i] = run.model->parameters(t);
+    nn::AdamOptions ao;
+    ao.lr = run.opt.lr;
+    run.optim.adam[i] = std::make_unique<nn::Adam>(run.params[i], ao);
+    run.optim.rng[i].reseed(run.opt.seed * 0x100000001b3ULL + static_cast<std::uint64_t>(i) + 1);
+    const TaskData& d = *run.data.train[i];
+    for (std::size_t k = 0; k < d.size(); ++k) run.lengths[i].push_back(d.length(k));
+    if (d.size() < 2) fail(d.dir, ": task ", model::task_name(t), " has ", d.size(), " example; at least 2 are needed");
+  }
 }
 
-void restore_state(const std::vector<Record>& recs, const std::string& where, const model::TaskSet& tasks,
-                   std::array<std::unique_ptr<nn::Adam>, 3>& adam, std::array<Rng, 3>& rng, State& st,
-                   const std::array<std::unique_ptr<TaskData>, 3>& train) {
-  const Record* s = find_record(recs, "train.state");
-  if (!s || s->tensor.dtype() != DType::Text)
-    fail(where, ": not a checkpoint (no 'train.state' record; a final model cannot be resumed)");
-  auto kv = model::parse_options_text(s->tensor.as_text());
-  auto get = [&](const std::string& k) -> const std::string& {
-    auto it = kv.find(k);
-    if (it == kv.end()) fail(where, ": train.state: missing '", k, "'");
-    return it->second;
-  };
-  try {
-    st.epoch_done = static_cast<int>(parse_int(get("epoch_done"), "epoch_done"));
-    st.step = static_cast<int>(parse_int(get("step"), "step"));
-    st.best_epoch = static_cast<int>(parse_int(get("best_epoch"), "best_epoch"));
-    st.best_r10 = parse_double(get("best_r10"), "best_r10");
-    st.data = get("data");
+// A new epoch's batch order (unless resuming inside one); its step count.
+int begin_epoch(Run& run) {
+  State& st = run.st;
+  if (st.step == 0) {
     for (Task t : model::kTaskOrder)
-      st.loss_sum[idx(t)] = parse_double(get(cat("loss_sum.", model::task_name(t))), "loss_sum");
-  } catch (const UsageError& e) {
-    fail(where, ": train.state: ", e.what());
+      if (run.tasks.has(t))
+        st.order[idx(t)] = shuffled_batches(run.lengths[idx(t)], run.opt.batch, run.optim.rng[idx(t)]);
+    for (double& s : st.loss_sum) s = 0;
   }
-  if (st.epoch_done < 0 || st.step < 0) fail(where, ": train.state: negative epoch or step");
+  int steps = std::numeric_limits<int>::max();
+  for (Task t : model::kTaskOrder)
+    if (run.tasks.has(t)) steps = std::min(steps, static_cast<int>(st.order[idx(t)].size()));
+  if (run.opt.max_steps > 0) steps = std::min(steps, run.opt.max_steps);
+  if (steps < 1) fail("no batch of at least 2 examples in some task's data");
+  return steps;
+}
+
+// One round-robin step: a batch of each task, st, si, ti, each updating its
+// own parameters (shared encoders included) with its own Adam.
+void train_step(Run& run, int epoch, int step, int steps) {
   for (Task t : model::kTaskOrder) {
-    if (!tasks.has(t)) continue;
-    const std::string name = model::task_name(t);
-    try {
-      adam[idx(t)]->load(recs, "adam." + name + ".");
-    } catch (const Error& e) {
-      fail(where, ": ", e.what());
-    }
-    const Record* r = find_record(recs, "rng." + name);
-    if (!r || r->tensor.dtype() != DType::I64 || r->tensor.numel() != 4)
-      fail(where, ": record 'rng.", name, "' missing or not 4 i64 words");
-    std::array<std::uint64_t, 4> words;
-    std::memcpy(words.data(), r->tensor.bytes(), sizeof words);
-    rng[idx(t)].set_state(words);
-    if (st.step > 0) {
-      const Record* o = find_record(recs, "order." + name);
-      const Record* z = find_record(recs, "order." + name + ".sizes");
-      if (!o || !z || o->tensor.dtype() != DType::I32 || z->tensor.dtype() != DType::I32)
-        fail(where, ": mid-epoch checkpoint without the batch order of ", name);
-      const std::int32_t* flat = o->tensor.i32();
-      const std::int32_t* sizes = z->tensor.i32();
-      std::size_t pos = 0;
-      const std::size_t n = train[idx(t)]->size();
-      for (std::size_t b = 0; b < z->tensor.numel(); ++b) {
-        const auto len = static_cast<std::size_t>(sizes[b]);
-        if (sizes[b] < 1 || pos + len > o->tensor.numel())
-          fail(where, ": record 'order.", name, "': batch sizes do not add up");
-        Batch batch(flat + pos, flat + pos + len);
-        for (int i : batch)
-          if (i < 0 || static_cast<std::size_t>(i) >= n)
-            fail(where, ": record 'order.", name, "': example ", i, " outside the ", n,
-                 " examples of the data (is this the data the run started with?)");
-        st.order[idx(t)].push_back(std::move(batch));
-        pos += len;
-      }
-    }
+    if (!run.tasks.has(t)) continue;
+    const int i = idx(t);
+    const auto in = make_batch(*run.data.train[i], run.st.order[i][static_cast<std::size_t>(step)]);
+    nn::zero_grad(run.params[i]);
+    const float loss = run.model->train_loss(t, in, run.opt.margin);
+    if (!std::isfinite(loss))
+      fail(model::task_name(t), " loss is ", loss, " at epoch ", epoch, ", step ", step + 1, " of ", steps,
+           "; training stopped (try a lower --lr or --clip; last good checkpoint: ",
+           run.st.epoch_done ? checkpoint_path(run.opt.output, run.st.epoch_done) : std::string("none"), ")");
+    const float norm = nn::clip_grad_norm(run.params[i], run.opt.clip);
+    if (!std::isfinite(norm))
+      fail(model::task_name(t), " gradient norm is ", norm, " at epoch ", epoch, ", step ", step + 1, " of ", steps,
+           "; training stopped");
+    run.optim.adam[i]->step();
+    run.st.loss_sum[i] += loss;
   }
 }
 
-// Utterances the convolution turns into zero frames cannot be encoded.
-void drop_short(TaskData& d, const model::Model& m, const Messages& msg, const char* what) {
-  if (!d.feats) return;
-  std::size_t kept = 0, dropped = 0;
-  for (std::size_t i = 0; i < d.examples.size(); ++i) {
-    if (m.speech_output_length(d.feats->frames[static_cast<std::size_t>(d.examples[i].utt)]) < 1) {
-      ++dropped;
-      continue;
-    }
-    d.examples[kept] = d.examples[i];
-    d.keys[kept] = d.keys[i];
-    ++kept;
+// After an epoch: validation, the best model, the checkpoint, --keep.
+EpochResult end_epoch(Run& run, int epoch, int steps, std::chrono::steady_clock::time_point t0, bool& best) {
+  State& st = run.st;
+  EpochResult r = validate(*run.model, run.data, run.opt, run.tasks, st, epoch, steps);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  st.epoch_done = epoch;
+  st.step = 0;
+  for (auto& o : st.order) o.clear();
+  best = !r.have_retrieval || r.r10 > st.best_r10;
+  if (best) {
+    st.best_epoch = epoch;
+    st.best_r10 = r.have_retrieval ? r.r10 : -1;
+    save_model(run.opt.output, *run.model, run.opt, epoch, r.have_retrieval, r.r10, r.medr);
   }
-  d.examples.resize(kept);
-  d.keys.resize(kept);
-  if (dropped)
-    msg.warn(cat(what, " ", model::task_name(d.task), " (", d.dir, "): skipped ", dropped,
-                 " utterances too short for the convolution"));
-  if (d.examples.empty()) fail(d.dir, ": task ", model::task_name(d.task), ": no utterance long enough");
-}
-
-// Which examples, in which order, each task trains on: a resumed run must
-// see the same ones to continue the same run. FNV-1a over keys and ids.
-std::string fingerprint(const std::array<std::unique_ptr<TaskData>, 3>& train) {
-  std::string out;
-  for (Task t : model::kTaskOrder) {
-    if (!train[idx(t)]) continue;
-    const TaskData& d = *train[idx(t)];
-    std::uint64_t h = 1469598103934665603ULL;
-    auto mix = [&](const void* p, std::size_t n) {
-      const auto* b = static_cast<const unsigned char*>(p);
-      for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
-    };
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      mix(d.keys[i].data(), d.keys[i].size() + 1);
-      mix(&d.examples[i], sizeof(Example));
-      if (d.feats) mix(&d.feats->frames[static_cast<std::size_t>(d.examples[i].utt)], sizeof(int));
-      if (!d.captions.empty()) mix(d.captions[static_cast<std::size_t>(d.examples[i].text)].data(),
-                                   d.captions[static_cast<std::size_t>(d.examples[i].text)].size());
-    }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s%s:%zu:%016llx", out.empty() ? "" : ",", model::task_name(t), d.size(),
-                  static_cast<unsigned long long>(h));
-    out += buf;
-  }
-  return out;
-}
-
-void encode_captions(TaskData& d, const model::Vocabulary& v) {
-  d.text_ids.clear();
-  for (const auto& c : d.captions) d.text_ids.push_back(v.encode(c));
+  save_checkpoint(checkpoint_path(run.opt.output, epoch), *run.model, run.opt, run.spec, run.optim, st);
+  prune_checkpoints(run.opt.output, epoch, st.best_epoch, run.opt.keep);
+  return r;
 }
 
 }  // namespace
-
-// ---- the training run ----------------------------------------------------------
 
 TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const TrainOptions& opt_in,
                    const DataSpec& spec, const Messages& msg) {
   TrainOptions opt = opt_in;
   opt.validate();
   model::ModelOptions mo = model_opts;
-  std::vector<Record> ckpt;
+  Checkpoint ckpt;
   if (!opt.resume.empty()) {
-    ckpt = read_archive(opt.resume);
-    const Record* o = find_record(ckpt, "options");
-    if (!o || o->tensor.dtype() != DType::Text) fail(opt.resume, ": not an sb checkpoint (no 'options' record)");
-    mo = model::ModelOptions::from_text(o->tensor.as_text(), opt.resume);
-    opt.restore_from_text(o->tensor.as_text(), opt.resume);
+    ckpt = Checkpoint::read(opt.resume);
+    mo = ckpt.model;
+    for (const auto& r : ckpt.records)
+      if (r.key == "options") opt.restore_from_text(r.tensor.as_text(), opt.resume);
   }
-  const model::TaskSet tasks = mo.tasks;
-  {
-    // Fail now, not after the first epoch, when the model cannot be written.
-    const auto slash = opt.output.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? "." : opt.output.substr(0, slash + 1);
-    if (::access(dir.c_str(), W_OK) != 0)
-      fail(opt.output, ": cannot write into ", dir, ": ", std::strerror(errno));
-  }
+  check_writable(opt.output);
 
-  // ---- data
-  std::map<std::string, std::unique_ptr<DataDir>> dirs;
-  auto dir = [&](const std::string& path) -> DataDir& {
-    auto& d = dirs[path];
-    if (!d) d = std::make_unique<DataDir>(path);
-    return *d;
-  };
-  std::array<std::unique_ptr<TaskData>, 3> train, val;
-  for (Task t : model::kTaskOrder) {
-    if (!tasks.has(t)) continue;
-    const std::string path = spec.dir_for(t);
-    if (path.empty())
-      usage_fail("task ", model::task_name(t), " needs training data: --data DIR or --", model::task_name(t), " DIR");
-    train[idx(t)] = std::make_unique<TaskData>(load_task(t, dir(path)));
-    for (const auto& s : train[idx(t)]->skipped)
-      msg.warn(cat("training ", model::task_name(t), " (", path, "): skipped ", s));
-  }
-  if (!spec.val.empty()) {
-    DataDir& vd = dir(spec.val);
-    for (Task t : model::kTaskOrder) {
-      if (!tasks.has(t)) continue;
-      const bool files = t == Task::SI   ? true
-                         : t == Task::ST ? vd.has("feats.sbt") && vd.has("text")
-                                         : vd.has("text") && vd.has("utt2img") && vd.has("images.sbt");
-      if (!files) {
-        msg.info(cat("no ", model::task_name(t), " validation data in ", spec.val, ": no validation loss for it"));
-        continue;
-      }
-      val[idx(t)] = std::make_unique<TaskData>(load_task(t, vd));
-      for (const auto& s : val[idx(t)]->skipped)
-        msg.warn(cat("validation ", model::task_name(t), " (", spec.val, "): skipped ", s));
-    }
-  } else {
-    msg.warn("no --val: no validation; the output model is the last epoch's");
-  }
-
-  // Feature and image sizes come from the data and must agree across sets.
-  const TaskData& si = *train[idx(Task::SI)];
-  auto check_dim = [&](const char* what, int want, int got, const std::string& path) {
-    if (want != got) fail(path, ": ", what, " have ", got, " dimensions, but ", want, " elsewhere (",
-                          si.dir, ")");
-  };
-  const int feat_dim = si.feats->dim, image_dim = si.images->dim;
-  for (auto* set : {&train, &val})
-    for (const auto& d : *set) {
-      if (!d) continue;
-      if (d->feats) check_dim("features", feat_dim, d->feats->dim, d->feats->path);
-      if (d->images) check_dim("image vectors", image_dim, d->images->dim, d->images->path);
-    }
-  model::Vocabulary vocab;
-  for (const auto& d : train)
-    if (d)
-      for (const auto& c : d->captions) vocab.add(c);
-  vocab.build();
+  Run run(opt, spec, msg, mo.tasks);
+  load_data(run.data, spec, run.tasks, msg);
+  fit_model_to_data(run.data, mo, opt.resume);
+  run.model = opt.resume.empty() ? std::make_unique<model::Model>(be, mo, opt.seed)
+                                 : model::Model::load(be, ckpt.records, opt.resume);
+  drop_unusable(run.data, *run.model, opt.max_frames, msg);
+  make_optimisers(run);
+  State& st = run.st;
+  const std::string data_print = fingerprint(run.data.train);
   if (!opt.resume.empty()) {
-    if (mo.feat_dim != feat_dim || mo.image_dim != image_dim || mo.vocab != vocab.chars())
-      fail(opt.resume, ": the checkpoint was trained on other data (feature or image size, or the "
-                       "characters of the text, differ from the data given now)");
-  } else {
-    mo.feat_dim = feat_dim;
-    mo.image_dim = image_dim;
-    mo.vocab = vocab.chars();
-  }
-  for (auto* set : {&train, &val})
-    for (auto& d : *set)
-      if (d) encode_captions(*d, vocab);
-
-  // ---- model, optimisers, generators
-  std::unique_ptr<model::Model> model;
-  if (opt.resume.empty()) model = std::make_unique<model::Model>(be, mo, opt.seed);
-  else model = model::Model::load(be, ckpt, opt.resume);
-  for (auto* set : {&train, &val})
-    for (auto& d : *set)
-      if (d) drop_short(*d, *model, msg, set == &train ? "training" : "validation");
-  std::array<std::unique_ptr<nn::Adam>, 3> adam;
-  std::array<Rng, 3> rng;
-  std::array<std::vector<nn::Parameter*>, 3> params;
-  std::array<std::vector<int>, 3> lengths;
-  for (Task t : model::kTaskOrder) {
-    if (!tasks.has(t)) continue;
-    params[idx(t)] = model->parameters(t);
-    nn::AdamOptions ao;
-    ao.lr = opt.lr;
-    adam[idx(t)] = std::make_unique<nn::Adam>(params[idx(t)], ao);
-    // Independent streams per task, all fixed by --seed.
-    rng[idx(t)].reseed(opt.seed * 0x100000001b3ULL + static_cast<std::uint64_t>(idx(t)) + 1);
-    const TaskData& d = *train[idx(t)];
-    for (std::size_t i = 0; i < d.size(); ++i) lengths[idx(t)].push_back(d.length(i));
-    if (d.size() < 2) fail(d.dir, ": task ", model::task_name(t), " has ", d.size(), " example; at least 2 are needed");
-  }
-  State st;
-  const std::string data_print = fingerprint(train);
-  if (!opt.resume.empty()) {
-    restore_state(ckpt, opt.resume, tasks, adam, rng, st, train);
-    ckpt.clear();
+    std::array<std::size_t, 3> examples{0, 0, 0};
+    for (Task t : model::kTaskOrder)
+      if (run.tasks.has(t)) examples[idx(t)] = run.data.train[idx(t)]->size();
+    restore_state(ckpt, run.tasks, run.optim, st, examples);
+    ckpt = Checkpoint{};
     if (st.data != data_print)
       fail(opt.resume, ": the checkpoint was trained on other data (examples ", st.data, ", now ", data_print, ")");
     msg.info(cat("resuming from ", opt.resume, " after epoch ", st.epoch_done,
                  st.step ? cat(", step ", st.step) : std::string()));
   }
   st.data = data_print;
-  {
-    std::string sizes;
-    for (Task t : model::kTaskOrder)
-      if (tasks.has(t)) sizes += cat(" ", model::task_name(t), " ", train[idx(t)]->size());
-    std::size_t n = 0;
-    for (auto* p : model->parameters()) n += p->numel();
-    msg.info(cat("tasks ", tasks.str(), ", layers ", mo.layers.str(), ", hidden ", mo.hidden, ", ", n,
-                 " parameters; training examples:", sizes,
-                 tasks.st || tasks.ti ? cat("; vocabulary ", mo.vocab.size(), " characters + unknown") : std::string()));
-  }
+  describe(*run.model, mo, run.data, msg);
 
-  // ---- log
-  std::ofstream log;
-  if (!opt.log.empty()) {
-    bool fresh = opt.resume.empty();
-    if (!fresh) {
-      std::ifstream probe(opt.log);
-      fresh = !probe || probe.peek() == std::ifstream::traits_type::eof();
-    }
-    log.open(opt.log, fresh ? std::ios::trunc : std::ios::app);
-    if (!log) fail(opt.log, ": cannot open for writing: ", std::strerror(errno));
-    if (fresh) {
-      log << "epoch";
-      for (Task t : model::kTaskOrder)
-        if (tasks.has(t)) log << "\tloss_" << model::task_name(t) << "\tval_loss_" << model::task_name(t);
-      log << "\tr1\tr5\tr10\tmedr\tseconds\n";
-      log.flush();
-    }
-  }
-
+  TrainLog log(opt.log, !opt.resume.empty(), run.tasks);
   if (st.epoch_done >= opt.epochs && st.step == 0)
     usage_fail("--resume: ", opt.resume, " already holds ", st.epoch_done, " epochs; give --epochs above that");
-  Run run{be, opt, msg, *model, adam, rng};
-  Progress progress(opt, msg, tasks);
+  Progress progress(opt, msg, run.tasks);
+  bool validated[3];
+  for (Task t : model::kTaskOrder) validated[idx(t)] = run.data.val[idx(t)] != nullptr;
   TrainSummary sum;
   sum.best_epoch = st.best_epoch;
   sum.best_r10 = st.best_r10;
@@ -557,119 +344,33 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
 
   for (int epoch = st.epoch_done + 1; epoch <= opt.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (st.step == 0) {
-      for (Task t : model::kTaskOrder)
-        if (tasks.has(t)) st.order[idx(t)] = shuffled_batches(lengths[idx(t)], opt.batch, rng[idx(t)]);
-      for (double& s : st.loss_sum) s = 0;
-    }
-    int steps = std::numeric_limits<int>::max();
-    for (Task t : model::kTaskOrder)
-      if (tasks.has(t)) steps = std::min(steps, static_cast<int>(st.order[idx(t)].size()));
-    if (opt.max_steps > 0) steps = std::min(steps, opt.max_steps);
-    if (steps < 1) fail("no batch of at least 2 examples in some task's data");
+    const int steps = begin_epoch(run);
     progress.start_epoch(epoch, steps, st.step);
     for (int step = st.step; step < steps; ++step) {
-      for (Task t : model::kTaskOrder) {
-        if (!tasks.has(t)) continue;
-        const int i = idx(t);
-        const auto in = make_batch(*train[i], st.order[i][static_cast<std::size_t>(step)]);
-        nn::zero_grad(params[i]);
-        const float loss = model->train_loss(t, in, opt.margin);
-        if (!std::isfinite(loss))
-          fail(model::task_name(t), " loss is ", loss, " at epoch ", epoch, ", step ", step + 1, " of ", steps,
-               "; training stopped (try a lower --lr or --clip; last good checkpoint: ",
-               st.epoch_done ? checkpoint_path(opt.output, st.epoch_done) : std::string("none"), ")");
-        const float norm = nn::clip_grad_norm(params[i], opt.clip);
-        if (!std::isfinite(norm))
-          fail(model::task_name(t), " gradient norm is ", norm, " at epoch ", epoch, ", step ", step + 1,
-               " of ", steps, "; training stopped");
-        adam[i]->step();
-        st.loss_sum[i] += loss;
-      }
+      train_step(run, epoch, step, steps);
       progress.step(step, st.loss_sum);
       if (stop_signal()) {
         st.step = step + 1;
         sum.checkpoint = interrupted_path(opt.output);
-        run.save_checkpoint(sum.checkpoint, st);
+        save_checkpoint(sum.checkpoint, *run.model, opt, spec, run.optim, st);
         sum.stopped_by = stop_signal();
         msg.info(cat("stopped by signal ", sum.stopped_by, " at epoch ", epoch, ", step ", step + 1, " of ", steps,
-                     "; checkpoint ", sum.checkpoint, " (continue with --resume ", sum.checkpoint, ")"));
+                     "; checkpoint ", sum.checkpoint, " written"));
         return sum;
       }
     }
-
-    // ---- end of epoch: validation, log, checkpoint, best model
-    EpochResult r;
-    r.epoch = epoch;
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    for (Task t : model::kTaskOrder) {
-      r.train_loss[idx(t)] = tasks.has(t) ? st.loss_sum[idx(t)] / steps : nan;
-      r.val_loss[idx(t)] = val[idx(t)] ? validation_loss(*model, *val[idx(t)], opt.batch, opt.margin) : nan;
-    }
-    if (val[idx(Task::SI)]) {
-      const Retrieval ret = speech_image_retrieval(*model, *val[idx(Task::SI)], opt.batch);
-      r.have_retrieval = true;
-      r.r1 = ret.r1;
-      r.r5 = ret.r5;
-      r.r10 = ret.r10;
-      r.medr = ret.medr;
-    }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    st.epoch_done = epoch;
-    st.step = 0;
-    for (auto& o : st.order) o.clear();
-    const bool best = !r.have_retrieval || r.r10 > st.best_r10;
-    if (best) {
-      st.best_epoch = epoch;
-      st.best_r10 = r.have_retrieval ? r.r10 : -1;
-      run.save_model(epoch, &r);
-    }
+    bool best = false;
+    const EpochResult r = end_epoch(run, epoch, steps, t0, best);
     sum.checkpoint = checkpoint_path(opt.output, epoch);
-    run.save_checkpoint(sum.checkpoint, st);
-    if (opt.keep > 0 && epoch - opt.keep >= 1) std::remove(checkpoint_path(opt.output, epoch - opt.keep).c_str());
     sum.epochs_done = epoch;
     sum.best_epoch = st.best_epoch;
     sum.best_r10 = st.best_r10;
-
-    std::string line = cat("epoch ", epoch, "/", opt.epochs, ":");
-    char buf[160];
-    for (Task t : model::kTaskOrder) {
-      if (!tasks.has(t)) continue;
-      std::snprintf(buf, sizeof buf, " %s loss %.4f", model::task_name(t), r.train_loss[idx(t)]);
-      line += buf;
-      if (val[idx(t)]) {
-        std::snprintf(buf, sizeof buf, " (val %.4f)", r.val_loss[idx(t)]);
-        line += buf;
-      }
-    }
-    if (r.have_retrieval) {
-      std::snprintf(buf, sizeof buf, "; R@1 %.3f R@5 %.3f R@10 %.3f Medr %g", r.r1, r.r5, r.r10, r.medr);
-      line += buf;
-    }
-    std::snprintf(buf, sizeof buf, "; %.1f s%s", r.seconds, best && r.have_retrieval ? " (best)" : "");
-    line += buf;
-    msg.info(line);
-    if (log.is_open()) {
-      auto g = [](double v) {
-        char b[32];
-        std::snprintf(b, sizeof b, "\t%.6g", v);
-        return std::string(b);
-      };
-      log << epoch;
-      for (Task t : model::kTaskOrder)
-        if (tasks.has(t)) log << g(r.train_loss[idx(t)]) << g(r.val_loss[idx(t)]);
-      if (r.have_retrieval) log << g(r.r1) << g(r.r5) << g(r.r10) << g(r.medr);
-      else log << "\tnan\tnan\tnan\tnan";
-      std::snprintf(buf, sizeof buf, "\t%.3f\n", r.seconds);
-      log << buf;
-      log.flush();
-      if (!log) fail(opt.log, ": write error");
-    }
+    progress.epoch_done(r, best, validated);
+    log.write(r);
     if (stop_signal()) {
       sum.stopped_by = stop_signal();
-      msg.info(cat("stopped by signal ", sum.stopped_by, " after epoch ", epoch, "; continue with --resume ",
-                   sum.checkpoint));
+      msg.info(cat("stopped by signal ", sum.stopped_by, " after epoch ", epoch, "; checkpoint ", sum.checkpoint,
+                   " written"));
       return sum;
     }
   }

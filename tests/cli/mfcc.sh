@@ -147,12 +147,23 @@ sox es16.wav -t raw -e signed -b 16 -L es16.s16 2>/dev/null
 check_out "raw s16le on stdin" 0 'sb-mfcc --raw --rate 16000 --format s16le --key es16 - < es16.s16 | sb-tensor cat | cmp - es16.txt && echo same' same
 check_out "raw file argument" 0 'sb-mfcc --raw --rate 16000 es16.s16 | sb-tensor keys' '^es16$'
 printf 'a %s\nb %s\nc %s\n' "$D/speech-16k-s16.wav" "$D/speech-8k-s16.wav" "$PWD/es16.wav" > ok.scp
-check_out "wav.scp keys in order, through a pipe" 0 'sb-mfcc --scp ok.scp | sb-tensor info | cut -f1,3 | tr "\n" " "' \
+check_out "wav.scp keys in order, through a pipe" 0 'sb-mfcc --rate 16000 --scp ok.scp | sb-tensor info | cut -f1,3 | tr "\n" " "' \
   '^key	shape a	283x13 b	311x13 c	'
-check_out "wav.scp given as INPUT" 0 'sb-mfcc ok.scp | sb-tensor keys | tr "\n" " "' '^a b c $'
-check_out "wav.scp on stdin" 0 'sb-mfcc --scp - < ok.scp | sb-tensor keys | wc -l' '^3$'
+check_out "wav.scp given as INPUT" 0 'sb-mfcc --rate 16000 ok.scp | sb-tensor keys | tr "\n" " "' '^a b c $'
+check_out "wav.scp on stdin" 0 'sb-mfcc --rate 16000 --scp - < ok.scp | sb-tensor keys | wc -l' '^3$'
 printf 'es16 sox %s -t wav - |\n' "$PWD/es16.wav" > pipe.scp
 check_out "wav.scp command ending in |" 0 'sb-mfcc --scp pipe.scp | sb-tensor cat | cmp - es16.txt && echo same' same
+# A wav.scp is one data set: entries of different rates are not mixed
+# silently (Kaldi refuses them too); --rate resamples them all (above).
+check_err "wav.scp of mixed rates without --rate: names the file and both rates" 2 'sb-mfcc --scp ok.scp -o mixed.sbt' \
+  '^sb-mfcc: ok\.scp:2: [^ ]*speech-8k-s16\.wav: sample rate 8000 Hz, but ok\.scp:1: [^ ]*speech-16k-s16\.wav has 16000 Hz; .*--rate'
+check "... and fails before writing anything" 0 '[ ! -e mixed.sbt ]'
+check_err "mixed rates in a wav.scp given as INPUT" 2 'sb-mfcc ok.scp -o mixed.sbt' 'speech-8k-s16\.wav: sample rate 8000 Hz'
+printf 'a %s\nb sox %s -t wav - |\n' "$PWD/es16.wav" "$PWD/es8.wav" > mixcmd.scp
+check_err "a command entry of another rate: caught when decoded" 2 'sb-mfcc --scp mixcmd.scp -o mixcmd.sbt' \
+  "mixcmd\.scp:2: sox .*es8\.wav -t wav - \|: sample rate 8000 Hz, but mixcmd\.scp:1: .*es16\.wav has 16000 Hz"
+printf 'a %s\nb %s\n' "$PWD/es16.wav" "$D/speech-16k-s16.wav" > same.scp
+check_out "a wav.scp of one rate needs no --rate" 0 'sb-mfcc --scp same.scp | sb-tensor keys | tr "\n" " "' '^a b $'
 check_err "duplicate keys" 2 "sb-mfcc $D/short-16k.wav $D/short-16k.wav" "duplicate key 'short-16k'"
 
 # ---- bad inputs -------------------------------------------------------------
@@ -182,7 +193,7 @@ check_err "... the summary counts it" 2 'sb-mfcc --scp bad.scp -o part.sbt' '2 w
 check_out "... the others are written" 0 'sb-tensor keys part.sbt | tr "\n" " "' '^a c $'
 check_err "--strict stops at the first" 2 'sb-mfcc --strict --scp bad.scp -o strict.sbt' \
   '^sb-mfcc: bad\.scp:2: /no/such/file\.wav: cannot read audio'
-check_out "... after writing what came before" 0 'sb-tensor keys strict.sbt | tr "\n" " "' '^a $'
+check "... and leaves no partial archive under -o" 0 'test ! -e strict.sbt && ! ls strict.sbt.tmp.* 2>/dev/null'
 check_err "unwritable output path" 2 "sb-mfcc $D/short-16k.wav -o /no/such/dir/x.sbt" 'cannot open'
 
 # ---- options through the tool ---------------------------------------------
@@ -210,9 +221,9 @@ fi
 sox es16.wav long.wav repeat 350 2>/dev/null
 printf 'l %s\n' "$PWD/long.wav" >> ok.scp
 for f in "$D"/*.wav "$D"/*.flac; do printf '%s %s\n' "r-$(basename "$f")" "$f"; done >> ok.scp
-sb-mfcc -j 1 --deltas 2 --scp ok.scp -o j1.sbt 2>/dev/null
-sb-mfcc -j 2 --deltas 2 --scp ok.scp -o j2.sbt 2>/dev/null
-sb-mfcc -j 5 --deltas 2 --scp ok.scp -o j5.sbt 2>/dev/null
+sb-mfcc -j 1 --rate 16000 --deltas 2 --scp ok.scp -o j1.sbt 2>/dev/null
+sb-mfcc -j 2 --rate 16000 --deltas 2 --scp ok.scp -o j2.sbt 2>/dev/null
+sb-mfcc -j 5 --rate 16000 --deltas 2 --scp ok.scp -o j5.sbt 2>/dev/null
 same_files "-j 2 output is byte-identical to -j 1" j1.sbt j2.sbt
 same_files "-j 5 output is byte-identical to -j 1" j1.sbt j5.sbt
 check_out "... and holds every record in order" 0 'sb-tensor keys j2.sbt | tr "\n" " "' '^a b c l r-short-16k\.wav '

@@ -43,6 +43,7 @@ check_out "phones: unfed utterance counted" 0 'cat ph.out' '^no_activations	1$'
 check_out "phones: items are the averaged segments" 0 'cat ph.out' '^items	4$'
 check_out "phones: decoded" 0 'cat ph.out' '^accuracy	1$'
 check_out "phones: warning on stderr" 0 'cat err' 'warning: 1 phone segments cover no frame'
+check_out "phones: the warning names the segment" 0 'cat err' 'cover no frame; skipped \(line [0-9]+: u1 .z. 0\.05 s \+ 0 s\)'
 check_out "phones: unaligned utterance reported" 0 'cat err' '1 utterances of act.sbt have no alignment'
 check_out "split by utterance" 0 'sb-probe --ctm ali.ctm --split-by utterance --test-fraction 0.5 act.sbt 2>/dev/null' \
   '^split	by utterance$'

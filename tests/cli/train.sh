@@ -1,7 +1,8 @@
 # sb-train: usage errors, data errors, learning on a synthetic grounded
 # corpus (1-, 2- and 3-task presets, aligned and non-aligned), the model
-# archive, checkpoints, --keep, the TSV log, and resume (kill -9 and SIGINT)
-# bit for bit. Tiny sizes keep the whole file well under a minute on 2 cores.
+# archive, checkpoints, --keep, the TSV log, the --max-frames cap, and resume
+# (kill -9 and SIGINT; with the recorded options alone, and with options
+# given again) bit for bit. Tiny sizes keep the whole file well under a minute on 2 cores.
 # Helpers (check, check_out, check_err, same_files, skip) come from lib.sh.
 
 PY=${PYTHON:-python3}
@@ -82,7 +83,7 @@ learns() {  # name, args
 }
 learns row1 --preset row1 --data train --epochs 10
 learns row2 --preset row2 --data train --epochs 10
-learns row6 --preset row6 --data train --epochs 10
+learns row6 --preset row6 --data train --epochs 10 --keep 0
 learns row11 --preset row11 --data train --st libri --epochs 10
 
 check_out "log has a header and one row per epoch" 0 'wc -l < row6.tsv' '^11$'
@@ -99,7 +100,7 @@ check_out "i2s projection" 0 'sb-tensor info row6.sbt' 'i2s\.weight	f32	32x48'
 check_out "no s2t GRU with s2t=0" 0 'sb-tensor keys row6.sbt | grep -c "^s2t\.gru" || true' '^0$'
 check_out "1-task model has no text encoder" 0 'sb-tensor keys row1.sbt | grep -c "^text\." || true' '^0$'
 check_out "options record" 0 'sb-tensor cat row6.sbt | grep -A 20 "^options"' 'layers s=2,t=1,s2i=2,s2t=0,t2s=0,t2i=1'
-check_out "a checkpoint per epoch" 0 'ls row6.epoch*.sbt | wc -l' '^10$'
+check_out "a checkpoint per epoch (--keep 0)" 0 'ls row6.epoch*.sbt | wc -l' '^10$'
 check "same seed, same bits" 0 \
   "sb-train --preset row6 --data train --epochs 2 $SMALL -o s1.sbt 2>/dev/null && sb-train --preset row6 --data train --epochs 2 $SMALL -o s2.sbt 2>/dev/null && cmp s1.sbt s2.sbt"
 check "another seed, other bits" 1 \
@@ -124,42 +125,134 @@ sb-tensor from-npy huge/feats.npz -o huge/feats.sbt
 check_err "NaN/Inf stops naming task, epoch and step" 2 \
   "sb-train --data huge $SMALL -o h.sbt" 'si (loss|gradient norm) is (nan|-nan|inf|-inf) at epoch 1, step 1 of'
 
-# Resume after kill -9: 2 epochs straight = 1 epoch, killed in epoch 2,
-# resumed from the epoch-1 checkpoint. Batch 4 makes epochs long enough
-# (75 steps) to be caught in the middle.
-RES="--preset row6 --data train --val val --batch 4 --log-every 1 $SMALL"
-sb-train $RES --epochs 2 -o straight.sbt 2>/dev/null
-sb-train $RES --epochs 2 -o killed.sbt 2> killed.err &
-pid=$!
-for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 2/2 step' killed.err 2>/dev/null && break; sleep 0.002; done
-kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-check "killed during epoch 2 (no epoch-2 checkpoint)" 0 '[ -e killed.epoch01.sbt ] && [ ! -e killed.epoch02.sbt ]'
-check_err "resume from the epoch-1 checkpoint" 0 \
-  "sb-train --resume killed.epoch01.sbt --data train --val val --epochs 2 --log-every 1 --threads 1 -o killed.sbt" \
-  'resuming from killed.epoch01.sbt after epoch 1'
-same_files "resumed epoch-2 checkpoint is bit-identical" straight.epoch02.sbt killed.epoch02.sbt
-same_files "resumed model is bit-identical" straight.sbt killed.sbt
-check_err "resume refuses a changed hyper-parameter" 1 \
-  "sb-train --resume killed.epoch01.sbt --data train --lr 0.1 -o x.sbt" '--lr cannot be given with --resume'
-check_err "resume refuses other data" 2 \
-  "sb-train --resume killed.epoch01.sbt --data libri --si train --ti train --val val --epochs 3 -o x.sbt" \
-  'trained on other data'
-check_err "a final model is not a checkpoint" 2 \
-  "sb-train --resume straight.sbt --data train --epochs 3 -o x.sbt" 'not a checkpoint'
+# --keep: by default the best epoch's checkpoint and the newest 3 stay.
+sb-train --data train --val val --epochs 7 $SMALL --log k3.tsv -o k3.sbt 2>/dev/null
+best=$(awk -F'\t' 'NR > 1 && $(NF - 2) > b { b = $(NF - 2); e = $1 } END { printf "%02d", e }' k3.tsv)
+want=$(printf 'k3.epoch%s.sbt\n' "$best" 05 06 07 | sort -u | tr '\n' ' ')
+check_out "--keep default: the best epoch ($best) and the newest 3" 0 \
+  "ls k3.epoch*.sbt | tr '\n' ' '" "^$want\$"
+check_out "--keep 0 keeps every epoch" 0 \
+  "sb-train --data train --epochs 5 --keep 0 $SMALL -o k0.sbt 2>/dev/null; ls k0.epoch*.sbt | wc -l" '^5$'
 
-# SIGINT mid-epoch: a checkpoint of the exact position, exit 130, and a
-# resumed run that ends bit-identical to an uninterrupted one.
-# Training these toy sizes runs hundreds of steps a second, so the run is
-# frozen (SIGSTOP) as soon as it reports step 3 of epoch 1, signalled while
-# frozen, and only then continued: the interrupt lands mid-epoch whatever the
-# machine's speed or load.
-sb-train $RES --epochs 2 -o int.sbt 2> int.err &
-pid=$!
-for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 1/2 step 3/' int.err 2>/dev/null && break; sleep 0.002; done
-kill -STOP $pid; kill -INT $pid; kill -CONT $pid; wait $pid; rc=$?
+# --max-frames: an utterance longer than the cap is skipped with a warning
+# naming it; --max-frames 0 keeps it.
+mkdir -p long && cp train/images.sbt train/text long/
+"$PY" - <<'PY'
+import struct, zipfile
+rows, dim = 2500, 13
+hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (rows, dim)
+hdr += " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
+body = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + struct.pack("<%df" % (rows * dim), *([0.5] * (rows * dim)))
+with zipfile.ZipFile("long1.npz", "w") as z:
+    z.writestr("uttlong.npy", body)
+PY
+sb-tensor from-npy long1.npz -o long1.sbt && sb-tensor merge train/feats.sbt long1.sbt -o long/feats.sbt
+{ cat train/utt2img; echo "uttlong $(head -n 1 train/utt2img | awk '{ print $2 }')"; } > long/utt2img
+check_err "an utterance over --max-frames is skipped, named" 0 \
+  "sb-train --data long --epochs 1 $SMALL -o long.sbt" \
+  'warning: training si \(long\): skipped 1 utterances longer than --max-frames 2000 \(first: uttlong\)'
+check_err "the skipped utterance is not trained on" 0 \
+  "sb-train --data long --epochs 1 $SMALL -o long.sbt" 'training examples: si 300$'
+check_err "--max-frames 0 keeps it" 0 \
+  "sb-train --data long --epochs 1 --max-frames 0 $SMALL -o long0.sbt 2>&1 | grep -v 'max-frames' >&2" \
+  'training examples: si 301$'
+check_err "a lower cap names the first few and counts the rest" 0 \
+  "sb-train --data train --epochs 1 --max-frames 30 $SMALL -o cap.sbt" \
+  'skipped [0-9]+ utterances longer than --max-frames 30 \(first: [^ ,]+, [^ ,]+, [^ ,]+, \.\.\.\)'
+
+# Resume. The runs compared write into their own directories under the same
+# names (a checkpoint records -o, --data ... with the run), so that their
+# checkpoints can be compared byte for byte: rs/ runs straight through, the
+# others are stopped and continued. Batch 4 makes epochs long enough (75
+# steps) to be caught in the middle.
+RES="--preset row6 --data ../train --val ../val --batch 4 --log-every 1 $SMALL"
+mkdir -p rs rk rk2 ri ri2 old moved
+(cd rs && sb-train $RES --epochs 2 -o m.sbt 2>/dev/null)
+
+# kill -9 during epoch 2: resume from the epoch-1 checkpoint.
+killed_run() {  # DIR
+  (cd "$1" && exec sb-train $RES --epochs 2 -o m.sbt 2> err) &
+  local pid=$!
+  for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 2/2 step' "$1/err" 2>/dev/null && break; sleep 0.002; done
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+}
+killed_run rk
+check "killed during epoch 2 (no epoch-2 checkpoint)" 0 '[ -e rk/m.epoch01.sbt ] && [ ! -e rk/m.epoch02.sbt ]'
+check_err "resume from the epoch-1 checkpoint, options given again" 0 \
+  "cd rk && sb-train --resume m.epoch01.sbt --data ../train --val ../val --epochs 2 --log-every 1 --threads 1 -o m.sbt" \
+  'resuming from m.epoch01.sbt after epoch 1'
+same_files "resumed epoch-2 checkpoint is bit-identical" rs/m.epoch02.sbt rk/m.epoch02.sbt
+same_files "resumed model is bit-identical" rs/m.sbt rk/m.sbt
+killed_run rk2
+check "killed again during epoch 2" 0 '[ -e rk2/m.epoch01.sbt ] && [ ! -e rk2/m.epoch02.sbt ]'
+check_err "after kill -9, --resume alone continues the recorded run" 0 \
+  "cd rk2 && sb-train --resume m.epoch01.sbt" 'resuming from m.epoch01.sbt after epoch 1'
+same_files "kill -9, --resume alone: epoch-2 checkpoint bit-identical" rs/m.epoch02.sbt rk2/m.epoch02.sbt
+same_files "kill -9, --resume alone: model bit-identical" rs/m.sbt rk2/m.sbt
+check_out "the checkpoint records the run's options" 0 \
+  "sb-tensor cat rk2/m.epoch02.sbt | sed -n '/^train.run/,/^\$/p'" '^data \.\./train$'
+
+# Options given again must agree with the recorded ones; --epochs extends.
+check_err "resume refuses a changed hyper-parameter" 1 \
+  "cd rk && sb-train --resume m.epoch01.sbt --lr 0.1" "--lr cannot be given with --resume as '0.1': m.epoch01.sbt records --lr '0.0002'"
+check_err "resume refuses other data directories" 1 \
+  "cd rk && sb-train --resume m.epoch01.sbt --data ../libri" "--data cannot be given with --resume as '../libri'"
+check_err "resume refuses another -o" 1 \
+  "cd rk && sb-train --resume m.epoch01.sbt -o x.sbt" "--output cannot be given with --resume"
+check_err "resume refuses another model size" 1 \
+  "cd rk && sb-train --resume m.epoch01.sbt --hidden 64" "--hidden cannot be given with --resume as '64'"
+check_err "resume refuses another preset" 1 \
+  "cd rk && sb-train --resume m.epoch01.sbt --preset row1" "--preset cannot be given with --resume"
+check_err "--epochs extends the run, saying so" 0 \
+  "cd rk && sb-train --resume m.epoch02.sbt --epochs 3" '--epochs 3: the run was recorded with 2 epochs; it now runs 3'
+check "the extended run wrote epoch 3" 0 '[ -e rk/m.epoch03.sbt ]'
+check_err "a finished run needs a higher --epochs" 1 \
+  "cd rk && sb-train --resume m.epoch03.sbt" 'already holds 3 epochs; give --epochs above that'
+check_err "a final model is not a checkpoint" 2 \
+  "cd rs && sb-train --resume m.sbt --epochs 3" 'not a checkpoint'
+# Same directory names, other examples: the fingerprint tells.
+cp -r train moved/train && cp -r val moved/val
+(cd moved && sb-train --preset row6 --data train --val val --epochs 1 $SMALL -o m.sbt 2>/dev/null)
+head -n 200 train/utt2img > moved/train/utt2img
+check_err "resume refuses other data behind the same names" 2 \
+  "cd moved && sb-train --resume m.epoch01.sbt --epochs 2" 'trained on other data'
+
+# A checkpoint of an sb-train before the run record: resumable when the data
+# options are given, as before, and still bit-identical.
+sb-tensor keys rs/m.epoch01.sbt | grep -vx 'train.run' > old.keys
+sb-tensor select -k old.keys rs/m.epoch01.sbt > old/m.epoch01.sbt
+check "an old checkpoint has no run record" 1 "sb-tensor keys old/m.epoch01.sbt | grep -qx train.run"
+check_err "an old checkpoint alone asks for the data options" 1 \
+  "cd old && sb-train --resume m.epoch01.sbt" 'older sb-train that did not record the run.s options: give -o MODEL and the data options'
+check_err "an old checkpoint resumes with the data options given" 0 \
+  "cd old && sb-train --resume m.epoch01.sbt --data ../train --val ../val --epochs 2 --log-every 1 --threads 1 -o m.sbt" \
+  'resuming from m.epoch01.sbt after epoch 1'
+same_files "old checkpoint resumed: model bit-identical" rs/m.sbt old/m.sbt
+check_err "an old checkpoint still refuses another --lr" 1 \
+  "cd old && sb-train --resume m.epoch01.sbt --data ../train --lr 0.1 -o m.sbt" '--lr cannot be given with --resume'
+
+# SIGINT mid-epoch: a checkpoint of the exact position, exit 130, the command
+# that continues, and a resumed run that ends bit-identical to an
+# uninterrupted one. Training these toy sizes runs hundreds of steps a
+# second, so the run is frozen (SIGSTOP) as soon as it reports step 3 of
+# epoch 1, signalled while frozen, and only then continued: the interrupt
+# lands mid-epoch whatever the machine's speed or load.
+interrupted_run() {  # DIR
+  (cd "$1" && exec sb-train $RES --epochs 2 -o m.sbt 2> err) &
+  local pid=$!
+  for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 1/2 step 3/' "$1/err" 2>/dev/null && break; sleep 0.002; done
+  kill -STOP $pid; kill -INT $pid; kill -CONT $pid; wait $pid
+}
+interrupted_run ri; rc=$?
 check "SIGINT exits 130" 0 "[ $rc = 130 ]"
-check "the interrupted run did not finish" 0 "[ ! -e int.epoch02.sbt ]"
-check_out "SIGINT leaves a checkpoint and says how to resume" 0 'cat int.err' 'continue with --resume int.interrupted.sbt'
-check "resume mid-epoch from the interrupted checkpoint" 0 \
-  "sb-train --resume int.interrupted.sbt --data train --val val --epochs 2 --threads 1 -o int.sbt"
-same_files "mid-epoch resume is bit-identical" straight.epoch02.sbt int.epoch02.sbt
+check "the interrupted run did not finish" 0 "[ ! -e ri/m.epoch02.sbt ]"
+check_out "SIGINT leaves a checkpoint and prints the command that continues" 0 'cat ri/err' \
+  '^sb-train: interrupted; continue with: sb-train --resume m\.interrupted\.sbt$'
+check "resume mid-epoch from the interrupted checkpoint, options given again" 0 \
+  "cd ri && sb-train --resume m.interrupted.sbt --data ../train --val ../val --epochs 2 --threads 1 -o m.sbt"
+same_files "mid-epoch resume is bit-identical" rs/m.epoch02.sbt ri/m.epoch02.sbt
+interrupted_run ri2; rc=$?
+check "SIGINT again exits 130, mid-epoch" 0 "[ $rc = 130 ] && [ ! -e ri2/m.epoch01.sbt ]"
+check "after SIGINT, the printed command alone continues" 0 "cd ri2 && sb-train --resume m.interrupted.sbt"
+same_files "SIGINT, --resume alone: epoch-2 checkpoint bit-identical" rs/m.epoch02.sbt ri2/m.epoch02.sbt
+same_files "SIGINT, --resume alone: model bit-identical" rs/m.sbt ri2/m.sbt

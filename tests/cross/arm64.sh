@@ -20,7 +20,7 @@ if [ "${SKIP_DEPS:-0}" != 1 ]; then
   # cxxopts is header-only (arch: all): the host's copy serves both.
   $SUDO apt-get install -y -qq --no-install-recommends \
     crossbuild-essential-arm64 qemu-user pkg-config libcxxopts-dev \
-    libsndfile1-dev:arm64 libsoxr-dev:arm64 libkissfft-dev:arm64 libzstd-dev:arm64 \
+    libsndfile1-dev:arm64 libsoxr-dev:arm64 libkissfft-dev:arm64 libzstd-dev:arm64 zlib1g-dev:arm64 \
     libboost-test-dev:arm64
 fi
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/diag.h"
 #include "core/error.h"
 #include "io/archive.h"
 
@@ -31,12 +32,15 @@ void append_frame(std::vector<std::uint8_t>& out, const std::uint8_t* p, std::si
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static int fd = memfd_create("sbt-fuzz", 0);
+  static const bool quiet = (sb::set_warning_sink(nullptr), true);  // 1.0 inputs warn on every run
+  (void)quiet;
   if (fd < 0 || size == 0) return 0;
   std::vector<std::uint8_t> bytes;
   if (data[0] & 1) {
-    // Wrapped: a valid header frame, then the input split at 0xFF bytes into
-    // frames, one item each.
-    static const std::uint8_t header[12] = {'S', 'B', 'T', 'A', 1, 0, 0, 0, 0, 0, 0, 0};
+    // Wrapped: a valid header frame (format 1.1 or 1.0, by the second bit),
+    // then the input split at 0xFF bytes into frames, one item each.
+    const std::uint8_t minor = (data[0] & 2) ? 1 : 0;
+    const std::uint8_t header[12] = {'S', 'B', 'T', 'A', 1, 0, minor, 0, 0, 0, 0, 0};
     append_frame(bytes, header, sizeof header);
     std::size_t start = 1;
     for (std::size_t i = 1; i <= size; ++i) {

@@ -2,6 +2,9 @@
 // in float64 by the peer's definition), streaming invariance, frame counts,
 // deltas, CMVN, dither, resampling and the audio reader's error handling.
 #define BOOST_TEST_MODULE audio
+#include <sndfile.h>
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -391,6 +394,100 @@ BOOST_AUTO_TEST_CASE(truncated_wav_is_an_error) {
     std::string m = e.what();
     BOOST_TEST(m.rfind("cut.wav: truncated", 0) == 0, m);
   }
+}
+
+// Every container libsndfile writes, cut at three quarters: an error every
+// time (a truncated file, or a format whose header records no length and is
+// therefore refused), never a shorter utterance; the whole file reads fully
+// where the format is accepted.
+BOOST_AUTO_TEST_CASE(every_format_cut_short_is_an_error) {
+  const fs::path dir = fs::temp_directory_path() / ("sb-test-formats." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  int majors = 0;
+  sf_command(nullptr, SFC_GET_FORMAT_MAJOR_COUNT, &majors, sizeof majors);
+  int tried = 0;
+  for (int i = 0; i < majors; ++i) {
+    SF_FORMAT_INFO fi{};
+    fi.format = i;
+    sf_command(nullptr, SFC_GET_FORMAT_MAJOR, &fi, sizeof fi);
+    if ((fi.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) continue;  // no header: --raw's own checks
+    SF_INFO info{};
+    info.samplerate = 16000;
+    info.channels = 1;
+    bool writable = false;
+    for (int sub : {SF_FORMAT_PCM_16, SF_FORMAT_PCM_S8, SF_FORMAT_VORBIS, SF_FORMAT_OPUS,
+                    SF_FORMAT_MPEG_LAYER_III, SF_FORMAT_FLOAT}) {
+      info.format = fi.format | sub;
+      if (sf_format_check(&info)) {
+        writable = true;
+        break;
+      }
+    }
+    if (!writable) continue;
+    const std::string path = (dir / (std::string("whole.") + fi.extension)).string();
+    SNDFILE* w = sf_open(path.c_str(), SFM_WRITE, &info);
+    if (!w) continue;
+    std::vector<float> x(16000);
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] = 0.3f * std::sin(0.05f * static_cast<float>(j));
+    sf_writef_float(w, x.data(), static_cast<sf_count_t>(x.size()));
+    sf_close(w);
+    ++tried;
+    std::ifstream in(path, std::ios::binary);
+    std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string cut_name = std::string("cut.") + fi.extension;
+    bool whole_ok = false;
+    try {
+      whole_ok = read_audio_memory(bytes.data(), bytes.size(), path).samples.size() >= 15000;
+    } catch (const Error& e) {
+      BOOST_TEST_MESSAGE(fi.name << ": refused whole: " << e.what());
+    }
+    try {
+      const Audio a = read_audio_memory(bytes.data(), bytes.size() * 3 / 4, cut_name);
+      BOOST_ERROR(fi.name << ": a file cut to 3/4 read as " << a.samples.size() << " samples");
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      BOOST_TEST(m.rfind(cut_name + ": ", 0) == 0, m);
+      BOOST_TEST_MESSAGE(fi.name << (whole_ok ? " (read whole)" : " (refused)") << ": cut: " << m);
+    }
+  }
+  fs::remove_all(dir);
+  BOOST_TEST(tried >= 15);
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_and_huge_samples_are_errors) {
+  const fs::path dir = fs::temp_directory_path() / ("sb-test-nan." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto float_wav = [&](float bad, const std::string& name) {
+    const std::string path = (dir / name).string();
+    SF_INFO info{};
+    info.samplerate = 16000;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    SNDFILE* w = sf_open(path.c_str(), SFM_WRITE, &info);
+    BOOST_REQUIRE(w);
+    sf_command(w, SFC_SET_NORM_FLOAT, nullptr, SF_FALSE);
+    std::vector<float> x(4000, 0.25f);
+    x[1234] = bad;
+    sf_writef_float(w, x.data(), static_cast<sf_count_t>(x.size()));
+    sf_close(w);
+    return path;
+  };
+  auto message = [](const std::string& path) -> std::string {
+    try {
+      read_audio(path);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string nan = message(float_wav(std::nanf(""), "nan.wav"));
+  BOOST_TEST(nan.find("nan.wav: sample 1234 is nan") != std::string::npos, nan);
+  const std::string inf = message(float_wav(std::numeric_limits<float>::infinity(), "inf.wav"));
+  BOOST_TEST(inf.find("inf.wav: sample 1234 is inf") != std::string::npos, inf);
+  const std::string huge = message(float_wav(1e30f, "huge.wav"));
+  BOOST_TEST(huge.find("huge.wav: sample 1234 is 1e+30 (beyond") != std::string::npos, huge);
+  BOOST_TEST(message(float_wav(1.5f, "loud.wav")).empty());  // overshoot is audio
+  fs::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_CASE(bad_inputs_name_the_input) {

@@ -29,14 +29,17 @@
 //
 // Without a GPU (cuda_available() false) or in a build without CUDA
 // (SB_HAVE_CUDA 0) every comparison is skipped with the reason, by a
-// precondition on its suite, and the program passes; `probe` still checks
-// that asking for CUDA then fails cleanly. On a machine with a GPU:
+// precondition on its suite; `probe` still checks that asking for CUDA then
+// fails cleanly, and the program then exits 77 so that meson reports SKIP,
+// not OK (nothing was compared). On a machine with a GPU:
 //   meson test -C build unit-cuda --print-errorlogs
 #define BOOST_TEST_MODULE cuda
+#define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
@@ -689,3 +692,15 @@ BOOST_AUTO_TEST_CASE(encoders_and_loss) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// meson's "skipped" exit status: the probe suite passed, but no comparison ran.
+int main(int argc, char** argv) {
+  const int rc = boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
+  if (rc != 0) return rc;
+  std::string why = "sb was built without CUDA (SB_HAVE_CUDA is 0)";
+#if SB_HAVE_CUDA
+  if (cuda_available(&why)) return 0;
+#endif
+  std::printf("SKIP: no CPU/CUDA comparison ran: %s\n", why.c_str());
+  return 77;
+}

@@ -506,6 +506,12 @@ BOOST_AUTO_TEST_CASE(ctm_and_phone_means) {
   BOOST_CHECK_THROW(avg.add("u1", u1.data(), 3, 2, "x"), Error);  // twice
   BOOST_TEST(avg.without_frames() == 1u);
   BOOST_TEST(avg.segments_of_unfed() == 1u);
+  // Skip reports name what they skipped.
+  BOOST_TEST(avg.without_frames_message() ==
+             "1 phone segments cover no frame; skipped (line 4: u1 'c' 0.03 s + 0 s)");
+  BOOST_TEST(avg.unfed_message() == "1 segments of 1 aligned utterances without activations; skipped (u3)");
+  BOOST_TEST(avg.unaligned() == 1u);
+  BOOST_TEST(avg.unaligned_message("a.sbt") == "1 utterances of a.sbt have no alignment; skipped (u9)");
   const ProbeData d = avg.take();
   BOOST_TEST((d.x == std::vector<float>{2, 20, 5, 50, 7, 70}));
   BOOST_TEST((d.classes == std::vector<std::string>{"a", "b"}));
@@ -594,3 +600,17 @@ BOOST_AUTO_TEST_CASE(probe_majority_baseline_and_unseen_classes) {
   BOOST_TEST(f.train_classes == 2u);
 }
 #endif
+
+BOOST_AUTO_TEST_CASE(skip_reports_name_the_first_three) {
+  std::vector<CtmSegment> ctm;
+  for (int i = 0; i < 5; ++i) ctm.push_back({"u" + std::to_string(i), "p", 0.0, 0.0, static_cast<std::size_t>(i + 1)});
+  PhoneAverager avg(ctm, FrameMap{});
+  const std::vector<float> x = {1, 2};
+  for (int i = 0; i < 5; ++i) BOOST_TEST(avg.add("u" + std::to_string(i), x.data(), 1, 2, "x"));
+  for (int i = 0; i < 4; ++i) BOOST_TEST(!avg.add("v" + std::to_string(i), x.data(), 1, 2, "x"));
+  BOOST_TEST(avg.without_frames() == 5u);
+  BOOST_TEST(avg.without_frames_message() ==
+             "5 phone segments cover no frame; skipped (line 1: u0 'p' 0 s + 0 s, line 2: u1 'p' 0 s + 0 s, "
+             "line 3: u2 'p' 0 s + 0 s and 2 more)");
+  BOOST_TEST(avg.unaligned_message("f") == "4 utterances of f have no alignment; skipped (v0, v1, v2 and 1 more)");
+}

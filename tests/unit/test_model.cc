@@ -16,6 +16,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "io/archive.h"
+#include "model/embed_batches.h"
 #include "model/model.h"
 #include "model/options.h"
 #include "model/row_stable.h"
@@ -202,6 +203,83 @@ BOOST_AUTO_TEST_CASE(parameter_names_and_shapes) {
   BOOST_CHECK_THROW(one.parameters(Task::ST), Error);
 }
 
+BOOST_AUTO_TEST_CASE(parameter_shapes_are_what_the_model_builds) {
+  // The loader checks files against parameter_shapes() before it builds a
+  // model: it must list exactly Model::parameters(), in order, for every
+  // layout of Table 1.
+  for (const auto& preset : presets()) {
+    ModelOptions o = tiny(preset.tasks, preset.layers);
+    const Model m(cpu_backend(), o, 1);
+    auto ps = const_cast<Model&>(m).parameters();
+    const auto want = parameter_shapes(o);
+    BOOST_REQUIRE_EQUAL(ps.size(), want.size());
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      BOOST_TEST(ps[i]->name == want[i].name, preset.name);
+      BOOST_TEST((ps[i]->shape == want[i].shape), preset.name << " " << want[i].name);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_model_files_fail_before_anything_is_built) {
+  Backend& be = cpu_backend();
+  const ModelOptions o = tiny(kAll, Layers{});
+  Model m(be, o, 3);
+  const std::string path = "test_model_hostile." + std::to_string(::getpid()) + ".sbt";
+  {
+    ArchiveWriter w(path);
+    m.save(w);
+    w.close();
+  }
+  const auto recs = read_archive(path);
+  std::remove(path.c_str());
+  auto expect_load_error = [&](const std::vector<Record>& r, const std::string& part) {
+    try {
+      Model::load(be, r, "m.sbt");
+      BOOST_ERROR("loaded, expected an error mentioning '" << part << "'");
+    } catch (const Error& e) {
+      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos, e.what());
+    }
+  };
+  auto with_options = [&](const std::string& from, const std::string& to) {
+    auto r = recs;
+    std::string text(r.front().tensor.as_text());
+    const auto at = text.find(from);
+    BOOST_REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    r.front().tensor = Tensor::text(text);
+    return r;
+  };
+  // 64-bit values are not cut to int: 2^32 + 8 is not 8.
+  expect_load_error(with_options("hidden 8\n", "hidden 4294967304\n"), "hidden 4294967304 is out of range");
+  // Options that would build a huge model from a small file: refused on the
+  // first parameter whose shape disagrees, before any allocation.
+  expect_load_error(with_options("hidden 8\n", "hidden 60000\n"),
+                    "speech.gru.weight_ih_l0: shape 24x4, but the options record implies 180000x4");
+  // A parameter record too many, a NaN, a wrong dtype.
+  {
+    auto r = recs;
+    r.push_back({"s2i.gru.weight_ih_l9", Tensor(DType::F32, {1})});
+    expect_load_error(r, "record 's2i.gru.weight_ih_l9' is not a parameter of this model");
+  }
+  {
+    auto r = recs;
+    for (auto& rec : r)
+      if (rec.key == "i2s.bias") rec.tensor.f32()[2] = std::nanf("");
+    expect_load_error(r, "m.sbt: parameter i2s.bias: element 2 is nan");
+  }
+  {
+    auto r = recs;
+    for (auto& rec : r)
+      if (rec.key == "i2s.bias") rec.tensor = Tensor(DType::I32, {8});
+    expect_load_error(r, "parameter i2s.bias: expected f32, got i32");
+  }
+  // Checkpoint records under other names are not parameters.
+  auto r = recs;
+  r.push_back({"adam.si.step", Tensor(DType::I64, {1})});
+  r.push_back({"train.state", Tensor::text("epoch 1\n")});
+  BOOST_CHECK_NO_THROW(Model::load(be, r, "ckpt.sbt"));
+}
+
 BOOST_AUTO_TEST_CASE(layouts_must_meet_in_the_joint_space) {
   BOOST_CHECK_THROW(Model(cpu_backend(), tiny(TaskSet{}, parse_layers("s=0,s2i=0")), 1), UsageError);
   BOOST_CHECK_NO_THROW(Model(cpu_backend(), tiny(TaskSet{}, parse_layers("s=0,s2i=1")), 1));
@@ -365,4 +443,118 @@ BOOST_AUTO_TEST_CASE(row_stable_products_equal_plain_ones_closely) {
   stable.gemm(Trans::No, Trans::Yes, m, n, k, 0.5f, a.data(), k, b.data(), k, 2.0f, c2.data(), n);
   for (std::size_t i = 0; i < c1.size(); ++i) BOOST_TEST(std::fabs(c1[i] - c2[i]) < 1e-4f);
   BOOST_TEST(stable.chunk_rows(Trans::Yes, n, k) >= 1u);
+}
+
+// ---- embed_batches: the one batching loop of sb-embed and validation ------
+
+namespace {
+
+// A backend that does not promise row-independent products (as the CPU
+// backend on OpenBLAS without AVX-512): everything else is the adapter's.
+class UnstableClaim : public RowStableBackend {
+ public:
+  using RowStableBackend::RowStableBackend;
+  bool row_independent_products() const override { return false; }
+};
+
+EncoderInputs inputs_of(const Data& d, Encoder e, int image_dim) {
+  EncoderInputs in;
+  for (std::size_t i = 0; i < d.feats.size(); ++i) {
+    if (e == Encoder::S2I || e == Encoder::S2T) in.add_speech(d.feats[i].data(), d.frames[i]);
+    else if (e == Encoder::T2I || e == Encoder::T2S) in.add_text(&d.text[i]);
+    else in.add_image(d.images.data() + i * static_cast<std::size_t>(image_dim));
+  }
+  return in;
+}
+
+std::vector<float> embed_all(Model& m, Encoder e, const EncoderInputs& in, int batch) {
+  const auto H = static_cast<std::size_t>(m.embedding_size());
+  std::vector<float> out(in.size() * H, std::nanf(""));
+  std::vector<int> seen(in.size(), 0);
+  embed_batches(m, e, in, batch, [&](std::size_t i, const float* row) {
+    ++seen[i];
+    std::copy_n(row, H, out.data() + i * H);
+  });
+  for (int c : seen) BOOST_TEST(c == 1);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(length_sorted_batches_are_stable_and_cover_all) {
+  const auto b = length_sorted_batches({5, 1, 3, 1, 5, 2}, 4);
+  BOOST_TEST(b.size() == 2u);
+  BOOST_TEST((b[0] == std::vector<std::size_t>{1, 3, 5, 2}));
+  BOOST_TEST((b[1] == std::vector<std::size_t>{0, 4}));
+  BOOST_TEST(length_sorted_batches({}, 3).empty());
+  BOOST_CHECK_THROW(length_sorted_batches({1}, 0), Error);
+}
+
+BOOST_AUTO_TEST_CASE(embed_batches_gives_each_row_its_own_result) {
+  RowStableBackend stable(cpu_backend());
+  const ModelOptions o = tiny(kAll, Layers{});
+  Model m(stable, o, 5);
+  const Data d(7, o.feat_dim, o.image_dim, 8);
+  const auto H = static_cast<std::size_t>(o.hidden);
+  for (Encoder e : {Encoder::S2I, Encoder::S2T, Encoder::T2S, Encoder::T2I, Encoder::I2S, Encoder::I2T}) {
+    const auto in = inputs_of(d, e, o.image_dim);
+    const auto one = embed_all(m, e, in, 1);
+    for (int batch : {2, 3, 7, 100})
+      BOOST_TEST(std::memcmp(one.data(), embed_all(m, e, in, batch).data(), one.size() * sizeof(float)) == 0,
+                 encoder_name(e) << " batch " << batch);
+    // Row i is what Model::embed gives input i alone.
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      const auto alone = m.embed(e, d.batch({static_cast<int>(i)}, o.image_dim));
+      BOOST_TEST(std::memcmp(alone.data(), one.data() + i * H, H * sizeof(float)) == 0,
+                 encoder_name(e) << " input " << i);
+    }
+  }
+  // Layer activations through the same loop.
+  const auto in = inputs_of(d, Encoder::S2I, o.image_dim);
+  std::vector<std::vector<float>> a1(in.size()), a3(in.size());
+  layer_batches(m, "speech", 1, in, 1, [&](std::size_t i, const std::vector<float>& f, int) { a1[i] = f; });
+  layer_batches(m, "speech", 1, in, 3, [&](std::size_t i, const std::vector<float>& f, int) { a3[i] = f; });
+  BOOST_TEST((a1 == a3));
+  BOOST_TEST(a1[2].size() == static_cast<std::size_t>(m.speech_output_length(d.frames[2]) * o.hidden));
+}
+
+BOOST_AUTO_TEST_CASE(embed_batches_refuses_what_it_cannot_keep) {
+  RowStableBackend stable(cpu_backend());
+  const ModelOptions o = tiny(kAll, Layers{});
+  Model m(stable, o, 5);
+  const Data d(3, o.feat_dim, o.image_dim, 8);
+  const auto speech = inputs_of(d, Encoder::S2I, o.image_dim);
+  const auto noop = [](std::size_t, const float*) {};
+  BOOST_CHECK_THROW(embed_batches(m, Encoder::I2S, speech, 2, noop), Error);  // wrong modality
+  BOOST_CHECK_THROW(embed_batches(m, Encoder::S2I, speech, 0, noop), Error);
+  UnstableClaim unstable(cpu_backend());
+  Model u(unstable, o, 5);
+  try {
+    embed_batches(u, Encoder::S2I, speech, 2, noop);
+    BOOST_FAIL("a batch-dependent backend was accepted");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("RowStableModel") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(row_stable_model_copies_only_when_needed) {
+  const ModelOptions o = tiny(kAll, Layers{});
+  const Data d(5, o.feat_dim, o.image_dim, 9);
+  RowStableBackend stable(cpu_backend());
+  Model m(stable, o, 11);
+  RowStableModel same(m);
+  BOOST_TEST(!same.copied());
+  BOOST_TEST(&same.get() == &m);
+
+  UnstableClaim unstable(cpu_backend());
+  Model u(unstable, o, 11);  // same seed, same parameters as m
+  RowStableModel run(u);
+  BOOST_TEST(run.copied());
+  BOOST_TEST(run.get().backend().row_independent_products());
+  for (Encoder e : {Encoder::S2I, Encoder::T2I, Encoder::I2S}) {
+    const auto in = inputs_of(d, e, o.image_dim);
+    const auto want = embed_all(m, e, in, 2);
+    const auto got = embed_all(run.get(), e, in, 4);
+    BOOST_TEST(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0, encoder_name(e));
+  }
 }

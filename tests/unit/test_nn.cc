@@ -21,6 +21,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <numeric>
+#include <type_traits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,6 +32,7 @@
 #include "core/gemm.h"
 #include "io/archive.h"
 #include "nn/nn.h"
+#include "train/rng.h"
 
 namespace fs = std::filesystem;
 using namespace sb;
@@ -1250,6 +1253,73 @@ BOOST_AUTO_TEST_CASE(encoder_loss_and_gradients_match_torch) {
     const auto g = q->grad.to_host();
     compare(q->name, g.data(), g.size());
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// One generator for the project (core/random.h). sb-train's resume tests
+// compare checkpoints bit for bit, so its draws are pinned here: these are
+// the numbers train::Rng drew before it became an alias of sb::Random.
+BOOST_AUTO_TEST_SUITE(project_random)
+
+BOOST_AUTO_TEST_CASE(one_engine_for_nn_and_train) {
+  static_assert(std::is_base_of_v<sb::Random, sb::nn::Rng>);
+  static_assert(std::is_same_v<sb::train::Rng, sb::Random>);
+  // The same seed number gives the layers a stream of their own.
+  sb::nn::Rng init(1);
+  sb::Random derived(sb::nn::Rng::stream(1));
+  BOOST_TEST(derived.state() == init.state());
+  sb::Random other(1);
+  BOOST_TEST(init.next() != other.next());
+}
+
+BOOST_AUTO_TEST_CASE(trainer_bits_are_pinned) {
+  sb::train::Rng a(5);
+  BOOST_TEST(a.next() == 0x49d55178ca54cf69ULL);
+  BOOST_TEST(a.next() == 0x9a22115a4d2624dcULL);
+  BOOST_TEST(a.next() == 0xa648b1ccf0bbbbaeULL);
+  const std::vector<std::uint64_t> want_below{0, 5, 6, 1, 5};
+  std::vector<std::uint64_t> got_below;
+  for (int i = 0; i < 5; ++i) got_below.push_back(a.below(7));
+  BOOST_TEST(got_below == want_below, boost::test_tools::per_element());
+  std::vector<int> v(10);
+  std::iota(v.begin(), v.end(), 0);
+  a.shuffle(v);
+  const std::vector<int> want_perm{6, 5, 0, 7, 1, 8, 2, 9, 4, 3};
+  BOOST_TEST(v == want_perm, boost::test_tools::per_element());
+  a.reseed(123);
+  BOOST_TEST(a.next() == 0x325a8fa1d1a069f9ULL);
+  const sb::Random::State want_state{0xe10ca331022977a8ULL, 0x92cc742c41c03dbfULL,
+                                     0x111da81adf578ac3ULL, 0xe6d06aba071cac1eULL};
+  BOOST_TEST(a.state() == want_state);
+  sb::train::Rng b;
+  b.set_state(a.state());
+  for (int i = 0; i < 100; ++i) BOOST_TEST(a.next() == b.next());
+}
+
+BOOST_AUTO_TEST_CASE(helpers_are_the_published_functions) {
+  // SplitMix64 from state 0 and FNV-1a test vectors (Vigna; Fowler/Noll/Vo).
+  std::uint64_t s = 0;
+  BOOST_TEST(sb::splitmix64(s) == 0xe220a8397b1dcdafULL);
+  BOOST_TEST(sb::fnv1a("") == 0xcbf29ce484222325ULL);
+  BOOST_TEST(sb::fnv1a("a") == 0xaf63dc4c8601ec8cULL);
+  BOOST_TEST(sb::derive_seed(1, 2, 3) != sb::derive_seed(1, 3, 2));
+}
+
+BOOST_AUTO_TEST_CASE(draws_are_in_range_and_sane) {
+  sb::Random r(9);
+  double sum = 0, sq = 0;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    const double u = r.uniform();
+    BOOST_TEST((u >= 0.0 && u < 1.0));
+    const double x = r.normal();
+    sum += x;
+    sq += x * x;
+    BOOST_TEST(r.below(3) < 3u);
+  }
+  BOOST_TEST(std::abs(sum / n) < 0.03);
+  BOOST_TEST(std::abs(sq / n - 1.0) < 0.05);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <random>
 #include <numeric>
@@ -20,8 +21,10 @@
 #include "core/error.h"
 #include "io/archive.h"
 #include "train/batching.h"
+#include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/evaluate.h"
+#include "train/options.h"
 #include "train/rng.h"
 #include "train/trainer.h"
 
@@ -171,9 +174,9 @@ BOOST_AUTO_TEST_CASE(tasks_match_keys_and_count_what_they_skip) {
   const auto si = load_task(Task::SI, dir);
   BOOST_TEST(si.size() == 6u);
   BOOST_TEST(si.skipped.size() == 3u);
-  BOOST_TEST(si.skipped[0] == "1 utterances in feats.sbt without an utt2img entry");
-  BOOST_TEST(si.skipped[1] == "1 utterances whose image has no vector in images.sbt");
-  BOOST_TEST(si.skipped[2] == "1 utt2img entries without features in feats.sbt");
+  BOOST_TEST(si.skipped[0] == "1 utterances in feats.sbt without an utt2img entry (first: u3_1)");
+  BOOST_TEST(si.skipped[1] == "1 utterances whose image has no vector in images.sbt (first: u1_1)");
+  BOOST_TEST(si.skipped[2] == "1 utt2img entries without features in feats.sbt (first: ghost)");
   BOOST_TEST(si.distinct_images().size() == 4u);
   const auto st = load_task(Task::ST, dir);
   BOOST_TEST(st.size() == 8u);
@@ -249,9 +252,12 @@ BOOST_AUTO_TEST_CASE(train_options_text_round_trip) {
 }
 
 // A whole run through the library: learns, keeps the best epoch, and an
-// epoch-boundary resume ends in the same bits as the straight run.
+// epoch-boundary resume ends in the same bits as the straight run. The two
+// runs write into two directories under the same relative names, so that
+// their checkpoints (which record the run's options, -o and --log among
+// them) can be compared byte for byte.
 BOOST_AUTO_TEST_CASE(training_learns_and_resumes_identically) {
-  TempDir tr, va, out;
+  TempDir tr, va, out1, out2;
   make_corpus(tr, 12, 4, 1);
   make_corpus(va, 12, 1, 2);
   set_num_threads(1);
@@ -269,15 +275,19 @@ BOOST_AUTO_TEST_CASE(training_learns_and_resumes_identically) {
   o.epochs = 6;
   o.batch = 8;
   o.lr = 3e-3f;
-  o.output = out / "a.sbt";
-  o.log = out / "a.tsv";
+  o.keep = 0;
+  o.output = "a.sbt";
+  o.log = "a.tsv";
   std::vector<std::string> lines;
   Messages msg;
   msg.info = [&](std::string_view s) { lines.emplace_back(s); };
+  const fs::path cwd = fs::current_path();
+  fs::current_path(out1.path);
   const auto sum = sb::train::train(cpu_backend(), mo, o, spec, msg);
+  fs::current_path(cwd);
   BOOST_TEST(sum.epochs_done == 6);
   BOOST_TEST(sum.best_r10 > 0.9);  // 12 images: R@10 chance is 10/12, R@1 tells more
-  std::ifstream log(o.log);
+  std::ifstream log(out1 / o.log);
   std::vector<std::string> rows;
   for (std::string line; std::getline(log, line);) rows.push_back(line);
   BOOST_REQUIRE(rows.size() == 7u);  // header + 6 epochs
@@ -295,17 +305,267 @@ BOOST_AUTO_TEST_CASE(training_learns_and_resumes_identically) {
 
   TrainOptions first = o;
   first.epochs = 3;
-  first.output = out / "b.sbt";
-  first.log.clear();
+  fs::current_path(out2.path);
   sb::train::train(cpu_backend(), mo, first, spec, msg);
   TrainOptions rest = first;
   rest.epochs = 6;
   rest.resume = checkpoint_path(first.output, 3);
   sb::train::train(cpu_backend(), mo, rest, spec, msg);
+  fs::current_path(cwd);
   auto bytes = [](const std::string& p) {
     std::ifstream f(p, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(f), {});
   };
-  BOOST_TEST(bytes(checkpoint_path(o.output, 6)) == bytes(checkpoint_path(first.output, 6)));
-  BOOST_TEST(bytes(o.output) == bytes(first.output));
+  const std::string c6 = checkpoint_path(o.output, 6);
+  BOOST_TEST(!bytes(out1 / c6).empty());
+  BOOST_TEST(bytes(out1 / c6) == bytes(out2 / c6));
+  BOOST_TEST(bytes(out1 / o.output) == bytes(out2 / o.output));
+  // The log of the split run has the same rows (but the seconds).
+  std::ifstream log2(out2 / o.log);
+  std::vector<std::string> rows2;
+  for (std::string line; std::getline(log2, line);) rows2.push_back(line);
+  BOOST_TEST(rows2.size() == rows.size());
+
+  // The checkpoint records the run: read back, it is the options given.
+  const auto rec = read_recorded_run(out2 / c6);
+  BOOST_TEST(rec.have_run);
+  BOOST_TEST(rec.train.epochs == 6);
+  BOOST_TEST(rec.train.output == "a.sbt");
+  BOOST_TEST(rec.train.log == "a.tsv");
+  BOOST_TEST(rec.train.lr == 3e-3f);
+  BOOST_TEST(rec.train.keep == 0);
+  BOOST_TEST(rec.data.data == spec.data);
+  BOOST_TEST(rec.data.val == spec.val);
+  BOOST_TEST(rec.model.hidden == 12);
+}
+
+// An OptionsItf that lists what a struct registers, for the tests.
+struct Listing : OptionsItf {
+  std::map<std::string, std::string> defaults;
+  std::map<std::string, std::pair<double, double>> ranges;
+  void add(const std::string& n, int* v, const std::string&, long long lo, long long hi) override {
+    defaults[n] = std::to_string(*v);
+    ranges[n] = {double(lo), double(hi)};
+  }
+  void add(const std::string& n, long long* v, const std::string&, long long, long long) override {
+    defaults[n] = std::to_string(*v);
+  }
+  void add(const std::string& n, std::uint64_t* v, const std::string&, std::uint64_t, std::uint64_t) override {
+    defaults[n] = std::to_string(*v);
+  }
+  void add(const std::string& n, double* v, const std::string&, double, double) override {
+    defaults[n] = std::to_string(*v);
+  }
+  void add(const std::string& n, float* v, const std::string&, double, double) override {
+    defaults[n] = std::to_string(*v);
+  }
+  void add(const std::string& n, bool* v, const std::string&) override { defaults[n] = *v ? "true" : "false"; }
+  void add(const std::string& n, std::string* v, const std::string&) override { defaults[n] = *v; }
+  void add(const std::string& n, std::string* v, const std::string&, const std::vector<std::string>&) override {
+    defaults[n] = *v;
+  }
+};
+
+BOOST_AUTO_TEST_CASE(options_register_once_with_their_defaults) {
+  TrainOptions o;
+  Listing l;
+  o.Register(l);
+  BOOST_TEST(l.defaults.at("epochs") == "25");
+  BOOST_TEST(l.defaults.at("batch") == "16");
+  BOOST_TEST(l.defaults.at("keep") == "3");
+  BOOST_TEST(l.defaults.at("max-frames") == "2000");
+  BOOST_TEST(l.defaults.at("threads") == "0");
+  BOOST_TEST(l.defaults.at("device") == "cpu");
+  BOOST_TEST(l.defaults.count("o,output") == 1u);
+  BOOST_TEST(l.ranges.at("batch").first == 2.0);
+  // validate() checks the registered ranges, naming the option.
+  TrainOptions bad;
+  bad.output = "m.sbt";
+  bad.epochs = 0;
+  try {
+    bad.validate();
+    BOOST_FAIL("epochs 0 accepted");
+  } catch (const UsageError& e) {
+    BOOST_TEST(std::string(e.what()) == "--epochs: 0 is out of range 1..100000");
+  }
+  bad.epochs = 1;
+  bad.device = "tpu";
+  BOOST_CHECK_THROW(bad.validate(), UsageError);
+  model::ModelOptions mo;
+  Listing m;
+  register_model_sizes(m, mo);
+  BOOST_TEST(m.defaults.at("hidden") == "1024");
+  BOOST_TEST(m.defaults.at("conv-padding") == "6");
+}
+
+BOOST_AUTO_TEST_CASE(run_record_round_trips_exactly) {
+  TrainOptions o;
+  o.output = "out/m.sbt";
+  o.log = "my log.tsv";  // inner spaces survive
+  o.epochs = 7;
+  o.keep = 0;
+  o.max_frames = 1234;
+  o.threads = 2;
+  o.lr = 1.2345678e-4f;  // the model record's, not the run record's
+  DataSpec d;
+  d.data = "data/train";
+  d.st = "data/libri";
+  d.val = "data/val";
+  const std::string text = run_record(o, d);
+  BOOST_TEST(text.find("lr") == std::string::npos);  // one owner: the model's options record
+  BOOST_TEST(text.find("resume") == std::string::npos);
+  TrainOptions back;
+  DataSpec dback;
+  read_run_record(text, "c.sbt", back, dback);
+  BOOST_TEST(back.output == o.output);
+  BOOST_TEST(back.log == o.log);
+  BOOST_TEST(back.epochs == 7);
+  BOOST_TEST(back.keep == 0);
+  BOOST_TEST(back.max_frames == 1234);
+  BOOST_TEST(back.threads == 2);
+  BOOST_TEST(dback.data == d.data);
+  BOOST_TEST(dback.st == d.st);
+  BOOST_TEST(dback.si.empty());
+  BOOST_TEST(dback.val == d.val);
+  BOOST_TEST(run_record(back, dback) == text);
+  TrainOptions broken;
+  broken.output = "two\nlines.sbt";
+  BOOST_CHECK_THROW(run_record(broken, d), Error);
+}
+
+BOOST_AUTO_TEST_CASE(resume_uses_the_recorded_run_and_refuses_disagreement) {
+  RecordedRun rec;
+  rec.have_run = true;
+  rec.train.output = "run.sbt";
+  rec.train.epochs = 5;
+  rec.train.lr = 1e-3f;
+  rec.train.threads = 1;
+  rec.data.data = "train";
+  rec.data.val = "val";
+  std::vector<std::string> infos, warns;
+  Messages msg;
+  msg.info = [&](std::string_view s) { infos.emplace_back(s); };
+  msg.warn = [&](std::string_view s) { warns.emplace_back(s); };
+
+  // Nothing given but --resume: the recorded run.
+  TrainOptions t;
+  t.resume = "run.epoch02.sbt";
+  DataSpec d;
+  resolve_resume(rec, {"resume"}, t, d, msg, t.resume);
+  BOOST_TEST(t.output == "run.sbt");
+  BOOST_TEST(t.epochs == 5);
+  BOOST_TEST(t.lr == 1e-3f);
+  BOOST_TEST(t.threads == 1);
+  BOOST_TEST(t.resume == "run.epoch02.sbt");
+  BOOST_TEST(d.data == "train");
+  BOOST_TEST(infos.empty());
+
+  // The same values again: accepted.
+  TrainOptions same;
+  same.output = "run.sbt";
+  same.lr = 1e-3f;
+  DataSpec dsame;
+  dsame.data = "train";
+  BOOST_CHECK_NO_THROW(resolve_resume(rec, {"output", "lr", "data"}, same, dsame, msg, "c.sbt"));
+
+  // Another value: refused, naming the option and both values.
+  TrainOptions other;
+  other.lr = 0.1f;
+  try {
+    resolve_resume(rec, {"lr"}, other, d, msg, "c.sbt");
+    BOOST_FAIL("another --lr accepted");
+  } catch (const UsageError& e) {
+    BOOST_TEST(std::string(e.what()).find("--lr cannot be given with --resume as '0.1': c.sbt records --lr '0.001'") == 0u);
+  }
+  DataSpec moved;
+  moved.data = "elsewhere";
+  TrainOptions t2;
+  BOOST_CHECK_THROW(resolve_resume(rec, {"data"}, t2, moved, msg, "c.sbt"), UsageError);
+  TrainOptions t3;
+  t3.keep = 9;
+  BOOST_CHECK_THROW(resolve_resume(rec, {"keep"}, t3, d, msg, "c.sbt"), UsageError);
+
+  // --epochs changes the run's length, saying so.
+  TrainOptions longer;
+  longer.epochs = 8;
+  resolve_resume(rec, {"epochs"}, longer, d, msg, "c.sbt");
+  BOOST_TEST(longer.epochs == 8);
+  BOOST_TEST(longer.output == "run.sbt");
+  BOOST_REQUIRE(infos.size() == 1u);
+  BOOST_TEST(infos[0] == "--epochs 8: the run was recorded with 5 epochs; it now runs 8");
+  // --threads changes how it computes: allowed, with a warning.
+  TrainOptions threads;
+  threads.threads = 4;
+  resolve_resume(rec, {"threads"}, threads, d, msg, "c.sbt");
+  BOOST_TEST(threads.threads == 4);
+  BOOST_REQUIRE(warns.size() == 1u);
+  BOOST_TEST(warns[0].find("no longer bit-identical") != std::string::npos);
+
+  // A checkpoint without a run record: the given options, as before, but
+  // the model record's (lr ...) must still agree, and no length cap.
+  RecordedRun old = rec;
+  old.have_run = false;
+  TrainOptions given;
+  given.output = "new.sbt";
+  DataSpec gd;
+  gd.data = "train2";
+  resolve_resume(old, {"output", "data"}, given, gd, msg, "old.sbt");
+  BOOST_TEST(given.output == "new.sbt");
+  BOOST_TEST(gd.data == "train2");
+  BOOST_TEST(given.lr == 1e-3f);
+  BOOST_TEST(given.max_frames == 0);
+  TrainOptions old_lr;
+  old_lr.lr = 0.5f;
+  BOOST_CHECK_THROW(resolve_resume(old, {"lr"}, old_lr, gd, msg, "old.sbt"), UsageError);
+
+  // Model options given again must agree too.
+  model::ModelOptions m, g;
+  g.hidden = 64;
+  BOOST_CHECK_NO_THROW(check_model_agrees(m, m, {"hidden", "tasks"}, "c.sbt"));
+  BOOST_CHECK_THROW(check_model_agrees(m, g, {"hidden"}, "c.sbt"), UsageError);
+  BOOST_CHECK_NO_THROW(check_model_agrees(m, g, {"attn"}, "c.sbt"));
+}
+
+BOOST_AUTO_TEST_CASE(keep_leaves_the_best_and_the_newest) {
+  TempDir d;
+  const std::string out = d / "m.sbt";
+  auto exists = [&](int e) { return fs::exists(checkpoint_path(out, e)); };
+  for (int e = 1; e <= 6; ++e) {
+    write_text(checkpoint_path(out, e), "x");
+    prune_checkpoints(out, e, /*best*/ e <= 2 ? e : 2, /*keep*/ 2);
+  }
+  BOOST_TEST(!exists(1));
+  BOOST_TEST(exists(2));  // the best epoch
+  BOOST_TEST(!exists(3));
+  BOOST_TEST(!exists(4));
+  BOOST_TEST(exists(5));
+  BOOST_TEST(exists(6));
+  // A new best lets the old best go once it is out of the window.
+  write_text(checkpoint_path(out, 7), "x");
+  prune_checkpoints(out, 7, 7, 2);
+  BOOST_TEST(!exists(2));
+  BOOST_TEST(!exists(5));
+  BOOST_TEST(exists(6));
+  BOOST_TEST(exists(7));
+  // keep 0: all stay.
+  write_text(checkpoint_path(out, 1), "x");
+  prune_checkpoints(out, 7, 7, 0);
+  BOOST_TEST(exists(1));
+}
+
+BOOST_AUTO_TEST_CASE(skipped_items_name_the_first_few) {
+  TempDir d;
+  make_corpus(d, 4, 2, 1);
+  DataDir dir(d.path.string());
+  auto si = load_task(Task::SI, dir);
+  const Skipped s = drop_examples(si, [](const TaskData& td, std::size_t i) { return td.keys[i] != "u0_0"; });
+  BOOST_TEST(si.size() == 1u);
+  BOOST_TEST(si.keys[0] == "u0_0");
+  BOOST_TEST(s.count == 7u);
+  BOOST_TEST(s.note("utterances longer than --max-frames 5") ==
+             "7 utterances longer than --max-frames 5 (first: u0_1, u1_0, u1_1, ...)");
+  Skipped two;
+  two.add("a");
+  two.add("b");
+  BOOST_TEST(two.note("x") == "2 x (first: a, b)");
 }
