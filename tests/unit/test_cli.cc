@@ -298,3 +298,22 @@ BOOST_AUTO_TEST_CASE(registry_text_with_its_own_metavar) {
   BOOST_TEST(gold == "g.txt");
   BOOST_TEST(out == "-");
 }
+
+BOOST_AUTO_TEST_CASE(help_lists_groups_in_declaration_order_general_last) {
+  const Run r = run({"sb-demo", "--help"}, [](int argc, char** argv) {
+    int a = 1, b = 2;
+    auto opts = cli::make_options("a demonstration tool");
+    cli::OptionRegistry input(opts, "Input");
+    input.add("aa", &a, "first", 0, 9);
+    cli::OptionRegistry features(opts, "Features");
+    features.add("bb", &b, "second", 0, 9);
+    cli::parse(opts, argc, argv);
+    return 0;
+  });
+  BOOST_TEST(r.rc == 0);
+  const auto in = r.out.find(" Input options:"), fe = r.out.find(" Features options:"),
+             ge = r.out.find(" General options:");
+  BOOST_TEST((in != std::string::npos && fe != std::string::npos && ge != std::string::npos));
+  BOOST_TEST(in < fe);
+  BOOST_TEST(fe < ge);
+}
