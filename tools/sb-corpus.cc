@@ -40,16 +40,13 @@ const char* kEpilog =
 int corpus_main(int argc, char** argv) {
   corpus::CorpusOptions opt;
   std::string output, size = "tiny";
-  int jobs = 0;
   bool no_speech = false, quiet = false;
   auto opts = cli::make_options("generate a grounded spoken-caption corpus with espeak-ng");
   cli::OptionRegistry reg(opts, "");
   reg.add_text("o,output", &output, "output directory (required)", "DIR");
   reg.add("size", &size, "corpus size preset", {"tiny", "small", "flickr8k"});
-  reg.add("seed", &opt.seed, "corpus seed (scenes, captions, speakers, jitter)", 0, UINT64_MAX);
-  reg.add("map-seed", &opt.image_map.seed, "seed of the fixed image map (the simulated image encoder)", 0,
-          UINT64_MAX);
-  reg.add("j,jobs", &jobs, "synthesis processes (0 = all cores)", 0, 1024);
+  opt.jobs = 0;  // the tool's default: all cores
+  opt.Register(reg);
   // Counts that override the --size preset's: no default of their own.
   opts.add_options()
       ("train", "training images (int, >= 0; default: the size's)", cxxopts::value<std::string>(), "N")
@@ -58,9 +55,7 @@ int corpus_main(int argc, char** argv) {
       ("st", "st-disjoint utterances (int, >= 0; default: the size's)", cxxopts::value<std::string>(), "N")
       ("speakers", "caption speakers (int, >= 1; default: the size's)", cxxopts::value<std::string>(), "N")
       ("st-speakers", "st-disjoint speakers (int, >= 1; default: the size's)", cxxopts::value<std::string>(), "N");
-  reg.add("captions", &opt.captions, "captions per image", 1, 99);
   reg.add("no-speech", &no_speech, "write tables and image vectors only (no audio, wav.scp, ali.ctm)");
-  reg.add("force", &opt.force, "replace existing split directories");
   reg.add("q,quiet", &quiet, "no progress on stderr");
   const auto r = cli::parse(opts, argc, argv, kEpilog);
   reg.apply(r);
@@ -78,7 +73,7 @@ int corpus_main(int argc, char** argv) {
   override_count("st", opt.size.disjoint, 0);
   override_count("speakers", opt.size.speakers, 1);
   override_count("st-speakers", opt.size.disjoint_speakers, 1);
-  opt.jobs = jobs == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : jobs;
+  if (opt.jobs == 0) opt.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   opt.speech = !no_speech;
 
   corpus::generate_corpus(opt, output,
