@@ -13,9 +13,13 @@ UtterancePlan plan_utterance(const AudioInfo& info, const MfccOptions& o) {
   UtterancePlan p;
   p.in_rate = info.rate;
   p.in_samples = info.frames;
-  if (o.max_seconds > 0)
-    p.in_samples = std::min<std::int64_t>(
-        p.in_samples, static_cast<std::int64_t>(std::floor(o.max_seconds * info.rate)));
+  // Compared in double before any conversion: --max-seconds 1e300 (or 1e15
+  // at 16 kHz) is past int64, and converting it was undefined behaviour that
+  // turned a good file into "no audio samples".
+  if (o.max_seconds > 0) {
+    const double cap = std::floor(o.max_seconds * info.rate);
+    if (cap < static_cast<double>(p.in_samples)) p.in_samples = static_cast<std::int64_t>(cap);
+  }
   if (p.in_samples <= 0) fail("no audio samples");
   p.rate = o.rate > 0 ? o.rate : info.rate;
   p.samples = p.rate == p.in_rate ? p.in_samples : resampled_length(p.in_samples, p.in_rate, p.rate);
@@ -82,8 +86,11 @@ std::vector<float> extract_mfcc(AudioReader& in, const MfccOptions& o, std::stri
                                 UtterancePlan* plan_out) {
   std::vector<float> out;
   try {
+    // The header's length is a claim (a FLAC header on stdin can claim
+    // 22 GB): reserve at most kReserveFloats, then grow with what is decoded.
+    constexpr std::size_t kReserveFloats = std::size_t{1} << 22;
     UtterancePlan p = plan_utterance(in.info(), o);
-    out.reserve(static_cast<std::size_t>(p.rows) * static_cast<std::size_t>(p.dim));
+    out.reserve(std::min(kReserveFloats, static_cast<std::size_t>(p.rows) * static_cast<std::size_t>(p.dim)));
   } catch (const Error&) {
     // The call below reports it, with the input's name.
   }

@@ -75,7 +75,7 @@ void MfccOptions::Register(OptionsItf& o, MfccSpelling& w) {
   o.add("cmvn", &w.cmvn, "per-utterance normalisation", {"none", "mean", "meanvar"});
   o.add("dither", &dither, "add Gaussian noise of this standard deviation (samples in [-1,1))", 0, 999);
   o.add("seed", &seed, "dither seed (mixed with each key)", 0, UINT64_MAX);
-  o.add("max-seconds", &max_seconds, "use only the first S seconds (0 = all)", 0, 1e9);
+  o.add("max-seconds", &max_seconds, "use only the first S seconds (0 = all)", 0, std::numeric_limits<double>::max());
 }
 
 void MfccOptions::set_from(const MfccSpelling& w) {

@@ -164,10 +164,15 @@ std::vector<CtmSegment> read_ctm(const std::string& path) {
     s.utt = std::string(f[0]);
     s.phone = std::string(f[4]);
     s.line = no;
-    if (!parse_number(f[2], s.start) || s.start < 0)
-      fail(path, ": line ", no, ": bad start time '", f[2], "'");
-    if (!parse_number(f[3], s.dur) || s.dur < 0)
-      fail(path, ": line ", no, ": bad duration '", f[3], "'");
+    // Times are bounded (kMaxCtmSeconds) so that the frame arithmetic in
+    // FrameMap::frames cannot overflow (a start of 5e12 s gave wrong counts).
+    const auto time = [&](std::string_view field, double& out, const char* what) {
+      if (!parse_number(field, out) || out < 0) fail(path, ": line ", no, ": bad ", what, " '", field, "'");
+      if (!(out <= kMaxCtmSeconds))
+        fail(path, ": line ", no, ": ", what, " '", field, "' is out of range (0 to ", kMaxCtmSeconds, " s)");
+    };
+    time(f[2], s.start, "start time");
+    time(f[3], s.dur, "duration");
     out.push_back(std::move(s));
   }
   if (in->bad()) fail(path, ": read error");
@@ -192,8 +197,10 @@ FrameMap FrameMap::parse(std::string_view spec, std::string_view what) {
   m.kernel = parse_int(parts[0], what);
   m.stride = parse_int(parts[1], what);
   m.padding = parse_int(parts[2], what);
-  if (m.kernel < 1 || m.stride < 1 || m.padding < 0)
-    usage_fail(what, ": kernel and stride must be >= 1 and padding >= 0, got '", spec, "'");
+  if (m.kernel < 1 || m.stride < 1 || m.padding < 0 || m.kernel > kMaxConv || m.stride > kMaxConv ||
+      m.padding > kMaxConv)
+    usage_fail(what, ": kernel and stride must be 1..", kMaxConv, " and padding 0..", kMaxConv, ", got '", spec,
+               "'");
   return m;
 }
 
@@ -222,8 +229,9 @@ FrameMap FrameMap::from_model(const std::string& path) {
     const bool p = value("conv_padding", m.padding);
     if (!k || !s || !p)
       fail(path, ": the options record lacks conv_kernel, conv_stride or conv_padding");
-    if (m.kernel < 1 || m.stride < 1 || m.padding < 0)
-      fail(path, ": conv_kernel and conv_stride must be >= 1 and conv_padding >= 0");
+    if (m.kernel < 1 || m.stride < 1 || m.padding < 0 || m.kernel > kMaxConv || m.stride > kMaxConv ||
+        m.padding > kMaxConv)
+      fail(path, ": conv_kernel and conv_stride must be 1..", kMaxConv, " and conv_padding 0..", kMaxConv);
     return m;
   }
   fail(path, ": no 'options' record (not a model archive?)");

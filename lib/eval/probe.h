@@ -36,7 +36,7 @@ struct ProbeOptions {
   int threads = 0;              // binary models trained at once; 0 = all cores
   bool split_by_group = false;  // split whole groups (utterances), not items
 
-  // The peer code's settings (Chrupała 2019's released code; see sb-probe(1)).
+  // The peer code's settings (Chrupała 2019's released code; sb-probe(1)).
   static ProbeOptions speaker() { return {}; }
 
   // Kaldi's Register, with this object's values as the defaults shown
@@ -140,6 +140,12 @@ std::vector<CtmSegment> read_ctm(const std::string& path);
 // phone from 0.53 s to 0.61 s. The paper's conv (k 6, s 2, p 6): output
 // o is centred at input time (2 o - 3) hop; a phone from 0.10 s to 0.20 s
 // owns outputs 7..11.
+// Bounds that keep FrameMap::frames' integer arithmetic far from overflow
+// (half-microseconds in int64): CTM times up to 10^7 s (115 days), conv
+// sizes up to 2^16 frames.
+inline constexpr double kMaxCtmSeconds = 1e7;
+inline constexpr std::int64_t kMaxConv = 1 << 16;
+
 struct FrameMap {
   std::int64_t kernel = 1, stride = 1, padding = 0;
   double hop = 0.01;

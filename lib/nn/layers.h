@@ -16,7 +16,7 @@
 //     frames of outputs and of dx are zero, padding frames of dy are
 //     ignored, and padding frames of x never change a result as long as they
 //     are finite (every layer and pack_sequences write zeros there);
-//   - parameters() gives stable pointers, names prefixed as in a model archive (PyTorch's, e.g. speech.gru.weight_ih_l0)
+//   - parameters() gives stable pointers, names prefixed as in sb-train(1), THE MODEL FILE
 //     (prefix "speech.gru" -> "speech.gru.weight_ih_l0").
 //
 // An encoder (conv -> GRU stack -> attention -> L2 norm) and its backward:

@@ -1,4 +1,4 @@
-// Kaldi-style data directories (wav.scp, text, utt2spk, utt2img; see sb(7)) and the examples each task takes
+// Kaldi-style data directories (sb(7), DATA DIRECTORIES) and the examples each task takes
 // from them. A task reads only what it needs:
 //   si: feats.sbt + utt2img + images.sbt
 //   st: feats.sbt + text

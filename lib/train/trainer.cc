@@ -86,6 +86,8 @@ void load_data(RunData& d, const DataSpec& spec, const model::TaskSet& tasks, co
     for (const auto& s : d.val[idx(t)]->skipped)
       msg.warn(cat("validation ", model::task_name(t), " (", spec.val, "): skipped ", s));
   }
+  // Retrieval refuses what sb-rank refuses: say so now, not after epoch 1.
+  if (d.val[idx(Task::SI)]) check_speech_image_retrieval(*d.val[idx(Task::SI)]);
 }
 
 // Feature and image sizes and the vocabulary come from the data: they must

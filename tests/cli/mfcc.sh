@@ -198,6 +198,10 @@ check_err "unwritable output path" 2 "sb-mfcc $D/short-16k.wav -o /no/such/dir/x
 
 # ---- options through the tool ---------------------------------------------
 check_out "--max-seconds 1: 99 frames" 0 "sb-mfcc --max-seconds 1 $D/speech-16k-s16.wav | sb-tensor info" '	99x13	'
+full=$(sb-mfcc $D/speech-16k-s16.wav | sb-tensor info | awk 'NR==2{print $3}')
+for big in 1e15 1e300; do
+  check_out "--max-seconds $big keeps the whole file" 0 "sb-mfcc --max-seconds $big $D/speech-16k-s16.wav | sb-tensor info" "	${full}	"
+done
 check_out "--deltas 2: 39 columns" 0 "sb-mfcc --deltas 2 $D/speech-16k-s16.wav | sb-tensor info" '	283x39	'
 check_out "--cmvn meanvar: zero means" 0 "sb-mfcc --cmvn meanvar $D/speech-16k-s16.wav | sb-tensor info" \
   '	283x13	-[0-9.]+	[0-9.]+	-?[0-9.]+e-[0-9]+$'

@@ -58,6 +58,8 @@ check_err "sb-rank: a gold image missing from the images" 2 \
 check_err "validation: the same refusal" 2 \
   "sb-train --preset row1 --data train --val nogold --epochs 1 $SMALL -o ng.sbt" \
   "nogold/utt2img: line [0-9]+: gold image 'img2003' of 'utt2003_0' is not in nogold/images.sbt"
+check "... before the first epoch is trained" 0 \
+  "! sb-train --preset row1 --data train --val nogold --epochs 1 $SMALL -o ng.sbt 2>&1 | grep -q 'step'"
 mkdir -p noentry && cp val/feats.sbt val/images.sbt noentry/ && grep -v '^utt2005_0 ' val/utt2img > noentry/utt2img
 check_err "sb-rank: an utterance without an utt2img entry" 2 \
   'sb-embed -m v.sbt -e s2i noentry/feats.sbt > q3.sbt && sb-embed -m v.sbt -e i2s noentry/images.sbt > t3.sbt && sb-rank --gold noentry/utt2img q3.sbt t3.sbt' \

@@ -528,6 +528,25 @@ BOOST_AUTO_TEST_CASE(ctm_and_phone_means) {
   } catch (const Error& e) {
     BOOST_TEST(std::string(e.what()) == path + ": line 2: bad start time 'zero'");
   }
+  // Huge times would overflow the frame arithmetic (5e12 s gave wrong
+  // segment counts with exit 0): refused, naming the line.
+  {
+    std::ofstream f(path);
+    f << "u1 1 5e12 0.02 a\n";
+  }
+  try {
+    read_ctm(path);
+    BOOST_FAIL("no error");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()) == path + ": line 1: start time '5e12' is out of range (0 to 1e+07 s)");
+  }
+  {
+    std::ofstream f(path);
+    f << "u1 1 0 inf a\n";
+  }
+  BOOST_CHECK_THROW(read_ctm(path), Error);
+  BOOST_CHECK_THROW(FrameMap::parse("6,2,100000000000", "--frame-map"), UsageError);
+  BOOST_CHECK_THROW(FrameMap::parse("9223372036854775807,2,6", "--frame-map"), UsageError);
   std::remove(path.c_str());
 }
 
