@@ -33,7 +33,7 @@ help:
 	@echo "make fuzz         bounded libFuzzer run on the archive reader"
 	@echo "make test-embedded  -Dblas=none -Dcuda=disabled build and its tests"
 	@echo "make cross-arm64  cross-build sb-mfcc for aarch64, test it under qemu"
-	@echo "make install      meson install (tools, libsb, headers, man pages)"
+	@echo "make install      meson install (tools, libsb, headers, man pages); PREFIX=, DESTDIR="
 	@echo "make man          regenerate man/*.[157] from man/*.md (pandoc)"
 
 # Installs only what is missing; quiet when everything is there.
@@ -114,8 +114,13 @@ bench: build deps-bench
 demo: build
 	$(MAKE) -C samples demo SB_BIN=$(SB_BIN)
 
+# make install [PREFIX=/opt/sb] [DESTDIR=/tmp/stage]: PREFIX reconfigures the
+# build's prefix; DESTDIR stages the tree below it (for packaging).
+PREFIX ?=
+DESTDIR ?=
 install: build
-	meson install -C $(BUILD)
+	$(if $(PREFIX),meson configure $(BUILD) --prefix=$(abspath $(PREFIX)) && ninja -C $(BUILD) -j $(JOBS))
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
 
 man: deps-dev
 	@for md in man/*.md; do out=$${md%.md}; pandoc -s -f markdown-smart -t man $$md -o $$out && echo "$$md -> $$out"; done

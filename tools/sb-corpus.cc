@@ -2,10 +2,14 @@
 // scenes as 4096-d image vectors, five captions per image spoken by
 // espeak-ng speakers, phone alignments, and a disjoint speech/text set —
 // as Kaldi-style data directories. The work is in lib/corpus.
+#include <algorithm>
+#include <cstdint>
 #include <thread>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "corpus/corpus.h"
 
 namespace {
@@ -34,34 +38,34 @@ const char* kEpilog =
     "See also: sb-mfcc(1), sb-train(1), sb(7)\n";
 
 int corpus_main(int argc, char** argv) {
+  corpus::CorpusOptions opt;
+  std::string output, size = "tiny";
+  bool no_speech = false, quiet = false;
   auto opts = cli::make_options("generate a grounded spoken-caption corpus with espeak-ng");
+  cli::OptionRegistry reg(opts, "");
+  reg.add_text("o,output", &output, "output directory (required)", "DIR");
+  reg.add("size", &size, "corpus size preset", {"tiny", "small", "flickr8k"});
+  opt.jobs = 0;  // the tool's default: all cores
+  opt.Register(reg);
+  // Counts that override the --size preset's: no default of their own.
   opts.add_options()
-      ("o,output", "output directory (required)", cxxopts::value<std::string>())
-      ("size", "tiny | small | flickr8k", cxxopts::value<std::string>()->default_value("tiny"))
-      ("seed", "corpus seed (scenes, captions, speakers, jitter)", cxxopts::value<unsigned long long>()->default_value("1"))
-      ("map-seed", "seed of the fixed image map (the simulated image encoder)",
-       cxxopts::value<unsigned long long>()->default_value("2019"))
-      ("j,jobs", "synthesis processes (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-      ("train", "training images (overrides the size)", cxxopts::value<int>())
-      ("val", "validation images", cxxopts::value<int>())
-      ("test", "test images", cxxopts::value<int>())
-      ("st", "st-disjoint utterances", cxxopts::value<int>())
-      ("speakers", "caption speakers", cxxopts::value<int>())
-      ("st-speakers", "st-disjoint speakers", cxxopts::value<int>())
-      ("captions", "captions per image (1..99)", cxxopts::value<int>()->default_value("5"))
-      ("no-speech", "write tables and image vectors only (no audio, wav.scp, ali.ctm)")
-      ("force", "replace existing split directories")
-      ("q,quiet", "no progress on stderr");
+      ("train", "training images (int, >= 0; default: the size's)", cxxopts::value<std::string>(), "N")
+      ("val", "validation images (int, >= 0; default: the size's)", cxxopts::value<std::string>(), "N")
+      ("test", "test images (int, >= 0; default: the size's)", cxxopts::value<std::string>(), "N")
+      ("st", "st-disjoint utterances (int, >= 0; default: the size's)", cxxopts::value<std::string>(), "N")
+      ("speakers", "caption speakers (int, >= 1; default: the size's)", cxxopts::value<std::string>(), "N")
+      ("st-speakers", "st-disjoint speakers (int, >= 1; default: the size's)", cxxopts::value<std::string>(), "N");
+  reg.add("no-speech", &no_speech, "write tables and image vectors only (no audio, wav.scp, ali.ctm)");
+  reg.add("q,quiet", &quiet, "no progress on stderr");
   const auto r = cli::parse(opts, argc, argv, kEpilog);
-  if (!r.count("output")) usage_fail("-o OUTDIR is required");
+  reg.apply(r);
+  if (output.empty()) usage_fail("-o OUTDIR is required");
   if (!r.unmatched().empty()) usage_fail("unexpected argument '", r.unmatched().front(), "'");
 
-  corpus::CorpusOptions opt;
-  opt.size = corpus::size_preset(r["size"].as<std::string>());
+  opt.size = corpus::size_preset(size);
   auto override_count = [&](const char* name, int& field, int min) {
-    if (!r.count(name)) return;
-    field = r[name].as<int>();
-    if (field < min) usage_fail("--", name, " must be >= ", min, ", got ", field);
+    if (r.count(name))
+      field = static_cast<int>(cli::to_integer(r[name].as<std::string>(), cat("--", name), min, 10000000));
   };
   override_count("train", opt.size.train, 0);
   override_count("val", opt.size.val, 0);
@@ -69,18 +73,10 @@ int corpus_main(int argc, char** argv) {
   override_count("st", opt.size.disjoint, 0);
   override_count("speakers", opt.size.speakers, 1);
   override_count("st-speakers", opt.size.disjoint_speakers, 1);
-  opt.captions = r["captions"].as<int>();
-  if (opt.captions < 1 || opt.captions > 99) usage_fail("--captions must be in 1..99, got ", opt.captions);
-  opt.seed = r["seed"].as<unsigned long long>();
-  opt.image_map.seed = r["map-seed"].as<unsigned long long>();
-  opt.jobs = r["jobs"].as<int>();
-  if (opt.jobs < 0) usage_fail("--jobs must be >= 0, got ", opt.jobs);
   if (opt.jobs == 0) opt.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  opt.speech = !r.count("no-speech");
-  opt.force = r.count("force") > 0;
-  const bool quiet = r.count("quiet") > 0;
+  opt.speech = !no_speech;
 
-  corpus::generate_corpus(opt, r["output"].as<std::string>(),
+  corpus::generate_corpus(opt, output,
                           [&](const std::string& line) { if (!quiet) cli::info(line); });
   return cli::kExitOk;
 }

@@ -13,6 +13,8 @@
 
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "cli/options.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "io/archive.h"
@@ -44,7 +46,7 @@ const char* kEpilog =
     "  sb-embed -m model.sbt -e i2s data/val/images.sbt > val.i2s.sbt\n"
     "  sb-embed -m model.sbt -e t2i data/val/text > val.t2i.sbt\n"
     "  sb-embed -m model.sbt -e s2i --layer speech:1 --frames feats.sbt > layer1.sbt\n"
-    "  sb-embed -m model.sbt -e s2i feats.sbt | sb-tensor to-npy - s2i.npz\n"
+    "  sb-embed -m model.sbt -e s2i feats.sbt | sb-tensor to-npy -o s2i.npz\n"
     "\n"
     "See also: sb-train(1), sb-rank(1), sb-rsa(1), sb-probe(1), sb(7)\n";
 
@@ -86,34 +88,38 @@ class TextReader {
 };
 
 int embed_main(int argc, char** argv) {
+  std::string model_path, encoder, layer_spec, output = "-", device = "cpu", input = "-";
+  int batch = 32, threads = 0;
+  bool frames = false, force = false, quiet = false;
   auto opts = cli::make_options("embed speech, text or images with a trained model's encoder", "[INPUT]");
-  opts.add_options()
-      ("m,model", "the model (or a checkpoint) written by sb-train (required)", cxxopts::value<std::string>())
-      ("e,encoder", "s2i, s2t, t2i, t2s, i2s or i2t (required)", cxxopts::value<std::string>())
-      ("layer", "PART:K, a layer's activations instead of the embedding", cxxopts::value<std::string>())
-      ("frames", "with --layer: one frames x dims matrix per input, not the mean")
-      ("o,output", "output archive", cxxopts::value<std::string>()->default_value("-"))
-      ("batch", "inputs per batch (1..4096; speed only)", cxxopts::value<int>()->default_value("32"))
-      ("device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))
-      ("threads", "CPU threads (0 = all cores)", cxxopts::value<int>()->default_value("0"));
-  opts.add_options(cli::kPositional)("input", "", cxxopts::value<std::string>()->default_value("-"));
+  cli::OptionRegistry reg(opts, "");
+  reg.add_text("m,model", &model_path, "the model (or a checkpoint) written by sb-train (required)", "MODEL");
+  reg.add("e,encoder", &encoder, "the encoder (required)", {"s2i", "s2t", "t2i", "t2s", "i2s", "i2t"});
+  reg.add_text("layer", &layer_spec, "PART:K, a layer's activations instead of the embedding", "PART:K");
+  reg.add("frames", &frames, "with --layer: one frames x dims matrix per input, not the mean");
+  reg.add_text("o,output", &output, "output archive ('-' = stdout)", "FILE");
+  reg.add("batch", &batch, "inputs per batch (speed only)", 1, 4096);
+  reg.add_text("device", &device, "cpu or cuda", "DEVICE");
+  reg.add("threads", &threads, "CPU threads (0 = all cores)", 0, 4096);
+  reg.add("f,force", &force, "write binary data even to a terminal");
+  reg.add("q,quiet", &quiet, "no progress line and no summary on stderr");
+  opts.add_options(cli::kPositional)("input", "", cxxopts::value<std::string>());
   opts.parse_positional({"input"});
   auto r = cli::parse(opts, argc, argv, kEpilog);
+  reg.apply(r);
   if (!r.unmatched().empty()) usage_fail("unexpected argument '", r.unmatched().front(), "'");
-  if (!r.count("model")) usage_fail("-m MODEL is required");
-  if (!r.count("encoder")) usage_fail("-e ENCODER is required (s2i, s2t, t2i, t2s, i2s, i2t)");
-  const Encoder enc = model::parse_encoder(r["encoder"].as<std::string>());
-  const int batch = r["batch"].as<int>();
-  if (batch < 1 || batch > 4096) usage_fail("--batch: ", batch, " is out of range 1..4096");
-  const bool frames = r.count("frames") > 0;
+  if (r.count("input")) input = r["input"].as<std::string>();
+  if (model_path.empty()) usage_fail("-m MODEL is required");
+  if (encoder.empty()) usage_fail("-e ENCODER is required (s2i, s2t, t2i, t2s, i2s, i2t)");
+  const Encoder enc = model::parse_encoder(encoder);
   std::string part;
   int layer = -1;
-  if (r.count("layer")) {
-    const auto spec = r["layer"].as<std::string>();
+  if (!layer_spec.empty()) {
+    const auto& spec = layer_spec;
     const auto colon = spec.find(':');
     if (colon == std::string::npos) usage_fail("--layer: '", spec, "' is not PART:K (e.g. speech:1)");
     part = spec.substr(0, colon);
-    layer = static_cast<int>(parse_int(spec.substr(colon + 1), "--layer K"));
+    layer = static_cast<int>(cli::to_integer(spec.substr(colon + 1), "--layer K", 0, 1000));
     const bool speech_part = part == "speech" || part == "s2i" || part == "s2t";
     const bool text_part = part == "text" || part == "t2s" || part == "t2i";
     if (!speech_part && !text_part) usage_fail("--layer: unknown part '", part, "' (speech, text, s2i, s2t, t2s, t2i)");
@@ -124,15 +130,11 @@ int embed_main(int argc, char** argv) {
   } else if (frames) {
     usage_fail("--frames needs --layer PART:K");
   }
-  const std::string device = r["device"].as<std::string>();
   if (device == "cuda")
     fail("--device cuda: the CUDA backend is not available in this build of sb yet; use --device cpu");
   if (device != "cpu") usage_fail("--device: unknown device '", device, "' (cpu, cuda)");
-  const int threads = r["threads"].as<int>();
-  if (threads < 0) usage_fail("--threads: ", threads, " must be 0 (all cores) or more");
   sb::set_num_threads(threads);
 
-  const std::string model_path = r["model"].as<std::string>();
   // No input's result may depend on its batch: where the backend's products
   // do not guarantee that, compute them in fixed row chunks.
   model::RowStableBackend stable(cpu_backend());
@@ -145,8 +147,10 @@ int embed_main(int argc, char** argv) {
   const Input kind = (enc == Encoder::S2I || enc == Encoder::S2T)   ? Input::Speech
                      : (enc == Encoder::T2I || enc == Encoder::T2S) ? Input::Text
                                                                     : Input::Image;
-  const std::string input = r["input"].as<std::string>();
-  ArchiveWriter out(r["output"].as<std::string>());
+  WriterOptions wo;
+  wo.force_terminal = force;
+  ArchiveWriter out(output, wo);
+  cli::Progress meter("records", 0, quiet);
 
   std::unique_ptr<ArchiveReader> archive;
   std::unique_ptr<TextReader> table;
@@ -205,6 +209,7 @@ int embed_main(int argc, char** argv) {
       for (std::size_t i = 0; i < keys.size(); ++i) out.write_f32(keys[i], {H}, results[i].data());
     }
     total += keys.size();
+    meter.add(keys.size());
     keys.clear();
     feats.clear();
     texts.clear();
@@ -245,6 +250,7 @@ int embed_main(int argc, char** argv) {
   flush();
   out.close();
   if (total == 0) cli::warn(cat(in_name, ": no input records"));
+  else meter.finish();
   return 0;
 }
 

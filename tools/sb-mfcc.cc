@@ -3,7 +3,6 @@
 // energy). The numbers live in lib/audio (MfccOptions, extract_mfcc); this
 // file parses options, lists the inputs, runs them (-j N in parallel, output
 // in input order) and counts.
-#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -15,6 +14,8 @@
 #include "audio/inputs.h"
 #include "audio/resample.h"
 #include "cli/cli.h"
+#include "cli/options.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "io/archive.h"
@@ -84,82 +85,51 @@ Result compute(const AudioSource& in, const MfccOptions& o, const RawFormat* raw
 }
 
 int mfcc_main(int argc, char** argv) {
-  const MfccOptions d;  // defaults shown in --help come from the library
-  auto num = [](double v) { return cat(v); };
+  MfccOptions o;  // defaults, help and ranges of the features come from the library
+  MfccSpelling words;
+  double rate = 0;
+  int channel = -1, channels = 1, jobs = 1;
+  std::string key = "stdin", format = "s16le", output = "-";
+  bool raw_input = false, strict = false, quiet = false, force = false;
   auto opts = cli::make_options("MFCC features of audio, as an .sbt archive", "[INPUT...]");
   opts.add_options("Input")
-      ("scp", "wav.scp list ('-' = stdin); may be repeated", cxxopts::value<std::vector<std::string>>())
-      ("key", "key of the audio read from stdin", cxxopts::value<std::string>()->default_value("stdin"))
-      ("rate", "resample to R Hz (libsoxr); with --raw: the input's rate", cxxopts::value<double>())
-      ("channel", "use channel N (0-based) instead of the mean of all", cxxopts::value<int>())
-      ("max-seconds", "use only the first S seconds (0 = all)", cxxopts::value<double>()->default_value(num(d.max_seconds)))
-      ("raw", "inputs are headerless PCM (needs --rate)")
-      ("format", "raw encoding: " + raw_encodings(), cxxopts::value<std::string>()->default_value("s16le"))
-      ("channels", "raw: interleaved channels", cxxopts::value<int>()->default_value("1"));
-  opts.add_options("Features")
-      ("frame-length", "frame length, ms", cxxopts::value<double>()->default_value(num(d.frame_length_ms)))
-      ("frame-shift", "frame shift, ms", cxxopts::value<double>()->default_value(num(d.frame_shift_ms)))
-      ("window", "rect|hamming|hann|povey", cxxopts::value<std::string>()->default_value(window_name(d.window)))
-      ("fft-size", "minimum FFT size (power of 2; grown to fit a frame)", cxxopts::value<int>()->default_value(num(d.fft_size)))
-      ("num-filters", "mel filters (1..1024)", cxxopts::value<int>()->default_value(num(d.num_filters)))
-      ("num-ceps", "cepstra kept (1..num-filters)", cxxopts::value<int>()->default_value(num(d.num_ceps)))
-      ("low-freq", "lowest filter edge, Hz", cxxopts::value<double>()->default_value(num(d.low_freq)))
-      ("high-freq", "highest filter edge, Hz (0 = r/2; < 0: r/2 + value)", cxxopts::value<double>()->default_value(num(d.high_freq)))
-      ("preemph", "pre-emphasis coefficient (0..1; 0 = none)", cxxopts::value<double>()->default_value(num(d.preemph)))
-      ("lifter", "cepstral lifter L (0 = none)", cxxopts::value<double>()->default_value(num(d.lifter)))
-      ("no-energy", "keep c0 instead of replacing it with log frame energy")
-      ("deltas", "append deltas: 0, 1 (+delta) or 2 (+delta, +delta-delta)", cxxopts::value<int>()->default_value(num(d.deltas)))
-      ("delta-window", "delta regression half-width N (1..100)", cxxopts::value<int>()->default_value(num(d.delta_window)))
-      ("cmvn", "per-utterance normalisation: none|mean|meanvar", cxxopts::value<std::string>()->default_value(cmvn_name(d.cmvn)))
-      ("dither", "add Gaussian noise of this standard deviation (samples in [-1,1))", cxxopts::value<double>()->default_value(num(d.dither)))
-      ("seed", "dither seed (mixed with each key)", cxxopts::value<unsigned long long>()->default_value("0"));
-  opts.add_options("Output")
-      ("o,output", "output archive ('-' = stdout)", cxxopts::value<std::string>()->default_value("-"))
-      ("j,jobs", "utterances in parallel (output order unchanged)", cxxopts::value<int>()->default_value("1"))
-      ("strict", "stop at the first bad input")
-      ("q,quiet", "no summary line")
-      ("f,force", "write binary data even to a terminal");
+      ("scp", "wav.scp list ('-' = stdin); may be repeated", cxxopts::value<std::vector<std::string>>(), "FILE");
+  cli::OptionRegistry input(opts, "Input");
+  input.add_text("key", &key, "key of the audio read from stdin", "KEY");
+  input.add("rate", &rate, "resample to R Hz (libsoxr; 0 = keep); with --raw: the input's rate", 0, 9999999);
+  input.add("channel", &channel, "use channel N (0-based; -1 = the mean of all)", -1, 1023);
+  input.add("raw", &raw_input, "inputs are headerless PCM (needs --rate)");
+  input.add_text("format", &format, "raw encoding: " + raw_encodings(), "ENC");
+  input.add("channels", &channels, "raw: interleaved channels", 1, 1024);
+  cli::OptionRegistry features(opts, "Features");
+  o.Register(features, words);
+  cli::OptionRegistry out_opts(opts, "Output");
+  out_opts.add_text("o,output", &output, "output archive ('-' = stdout)", "FILE");
+  out_opts.add("j,jobs", &jobs, "utterances in parallel (output order unchanged)", 1, 1024);
+  out_opts.add("strict", &strict, "stop at the first bad input");
+  out_opts.add("q,quiet", &quiet, "no progress line and no summary");
+  out_opts.add("f,force", &force, "write binary data even to a terminal");
   opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   auto r = cli::parse(opts, argc, argv, kEpilog);
-
-  MfccOptions o;
-  o.frame_length_ms = r["frame-length"].as<double>();
-  o.frame_shift_ms = r["frame-shift"].as<double>();
-  o.window = window_from_name(r["window"].as<std::string>());
-  o.fft_size = r["fft-size"].as<int>();
-  o.num_filters = r["num-filters"].as<int>();
-  o.num_ceps = r["num-ceps"].as<int>();
-  o.low_freq = r["low-freq"].as<double>();
-  o.high_freq = r["high-freq"].as<double>();
-  o.preemph = r["preemph"].as<double>();
-  o.lifter = r["lifter"].as<double>();
-  o.energy = !r.count("no-energy");
-  o.deltas = r["deltas"].as<int>();
-  o.delta_window = r["delta-window"].as<int>();
-  o.cmvn = cmvn_from_name(r["cmvn"].as<std::string>());
-  o.dither = r["dither"].as<double>();
-  o.seed = r["seed"].as<unsigned long long>();
-  o.max_seconds = r["max-seconds"].as<double>();
-  if (r.count("channel")) o.channel = r["channel"].as<int>();
-  if (o.channel < -1) usage_fail("--channel must be >= 0");
+  input.apply(r);
+  features.apply(r);
+  out_opts.apply(r);
+  o.set_from(words);
+  o.channel = channel;
 
   std::optional<RawFormat> raw;
-  if (r.count("raw")) {
+  if (raw_input) {
     if (!r.count("rate")) usage_fail("--raw needs --rate R (the input's sample rate)");
-    raw = RawFormat{r["format"].as<std::string>(), r["rate"].as<double>(), r["channels"].as<int>()};
-    if (!(raw->rate > 0 && raw->rate < 1e7)) usage_fail("--rate must be in (0, 1e7) Hz");
-    if (raw->channels < 1 || raw->channels > 1024) usage_fail("--channels must be in [1, 1024]");
+    if (!(rate > 0)) usage_fail("--rate: the raw input's rate must be above 0");
+    raw = RawFormat{format, rate, channels};
     if (raw_encodings().find(raw->encoding) == std::string::npos || raw->encoding.size() < 2)
       usage_fail("--format must be one of ", raw_encodings(), ", not '", raw->encoding, "'");
   } else if (r.count("rate")) {
-    o.rate = r["rate"].as<double>();
+    o.rate = rate;
     if (!resampling_available()) usage_fail("--rate needs libsoxr, and this sb-mfcc was built without it");
   }
   o.validate();
-  const int jobs = r["jobs"].as<int>();
-  if (jobs < 1 || jobs > 1024) usage_fail("--jobs must be in [1, 1024]");
-  const bool strict = r.count("strict") > 0;
 
   // The inputs, in order. stdin serves one reader at most.
   std::vector<AudioSource> inputs;
@@ -175,11 +145,11 @@ int mfcc_main(int argc, char** argv) {
         for (auto& e : read_wav_scp(s)) inputs.push_back(std::move(e));
       } else {
         stdin_users += s == "-";
-        inputs.push_back({s == "-" ? r["key"].as<std::string>() : key_from_path(s), s, ""});
+        inputs.push_back({s == "-" ? key : key_from_path(s), s, ""});
       }
     }
   if (!r.count("scp") && !r.count("inputs")) {
-    inputs.push_back({r["key"].as<std::string>(), "-", ""});
+    inputs.push_back({key, "-", ""});
     stdin_users = 1;
   }
   for (const auto& in : inputs) stdin_users += !in.origin.empty() && in.is_stdin();
@@ -197,16 +167,17 @@ int mfcc_main(int argc, char** argv) {
   if (one_rate) check_file_rates(inputs, same_rate);
 
   WriterOptions wo;
-  wo.force_terminal = r.count("force") > 0;
-  ArchiveWriter out(r["output"].as<std::string>(), wo);
+  wo.force_terminal = force;
+  ArchiveWriter out(output, wo);
   std::vector<unsigned char> stdin_bytes;
   if (stdin_users) stdin_bytes = read_all_stdin("<stdin>");
 
-  const auto t0 = std::chrono::steady_clock::now();
+  cli::Progress meter("utterances", inputs.size(), quiet);
   std::uint64_t written = 0, skipped = 0;
   double seconds = 0;
   auto skip = [&](const std::string& error) {
     ++skipped;
+    meter.add();
     if (strict) fail(error);
     cli::warn(cat(error, " (skipped)"));
   };
@@ -245,6 +216,7 @@ int mfcc_main(int argc, char** argv) {
       out.write(in.key, DType::F32, shape, res.rows.data());
     }
     ++written;
+    meter.add();
     seconds += res.plan.seconds();
     std::vector<float>().swap(res.rows);
   };
@@ -317,14 +289,12 @@ int mfcc_main(int argc, char** argv) {
   }
   out.close();
 
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!r.count("quiet")) {
-    char line[256];
-    std::snprintf(line, sizeof line, "%llu utterances written, %llu skipped, %.1f s of audio in %.2f s (%.0fx real time)",
-                  static_cast<unsigned long long>(written), static_cast<unsigned long long>(skipped),
-                  seconds, wall, wall > 0 ? seconds / wall : 0.0);
-    cli::info(line);
-  }
+  const double wall = meter.elapsed_seconds();
+  char line[160];
+  std::snprintf(line, sizeof line, "%llu written, %llu skipped, %.1f s of audio (%.0fx real time)",
+                static_cast<unsigned long long>(written), static_cast<unsigned long long>(skipped), seconds,
+                wall > 0 ? seconds / wall : 0.0);
+  meter.finish(line);
   return skipped ? cli::kExitFailure : cli::kExitOk;
 }
 

@@ -6,6 +6,9 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/options.h"
+#include "cli/progress.h"
+#include "core/strings.h"
 #include "core/error.h"
 #include "eval/probe.h"
 #include "eval/vectors.h"
@@ -51,67 +54,57 @@ void print_result(const ProbeResult& res, const ProbeOptions& opt) {
 }
 
 int probe_main(int argc, char** argv) {
+  // Registered on the speaker settings; with --ctm the phone settings
+  // replace those not given.
+  ProbeOptions opt = ProbeOptions::speaker();
+  std::string labels_path, ctm_path, frame_map = "1,1,0", model_path, split_by = "segment";
+  double hop = 0.01;
+  std::uint64_t seed = 42;
+  bool frames_flag = false, quiet = false;
   auto opts = cli::make_options("decode labels or phones from representations (logistic regression)",
-                                "FEATURES.sbt | --ctm ALI.ctm --frames ACTIVATIONS.sbt");
-  opts.add_options()
-      ("labels", "utterance-level: table of utterance key, label (e.g. utt2spk)",
-       cxxopts::value<std::string>())
-      ("ctm", "phone-level: NIST CTM alignments 'utt channel start dur phone'",
-       cxxopts::value<std::string>())
-      ("frames", "the archive holds per-frame activations (implied by --ctm)")
-      ("frame-map", "KERNEL,STRIDE,PADDING of the conv front end before these frames",
-       cxxopts::value<std::string>()->default_value("1,1,0"))
-      ("m,model", "phone level: take --frame-map from this model's conv settings",
-       cxxopts::value<std::string>())
-      ("hop", "feature frame hop in seconds", cxxopts::value<double>()->default_value("0.01"))
-      ("C", "inverse L2 regularisation strength (default 100; --ctm: 1)", cxxopts::value<double>())
-      ("test-fraction", "share of items tested (default 0.25; --ctm: 0.5)", cxxopts::value<double>())
-      ("folds", "K-fold cross-validation instead of one split (K >= 2)",
-       cxxopts::value<long long>()->default_value("0"))
-      ("seed", "seed of the split (0..4294967295)", cxxopts::value<long long>()->default_value("42"))
-      ("standardize", "standardise features on the training part: yes or no (default no; --ctm: yes)",
-       cxxopts::value<std::string>()->implicit_value("yes"))
-      ("split-by", "phone level: split over 'segment's (the peer) or whole 'utterance's (the paper)",
-       cxxopts::value<std::string>()->default_value("segment"))
-      ("threads", "binary models trained at once (0 = all cores)",
-       cxxopts::value<int>()->default_value("0"));
+                                "--labels TABLE FEATURES.sbt | --ctm ALI.ctm [-m MODEL] ACTIVATIONS.sbt");
+  cli::OptionRegistry reg(opts, "");
+  reg.add_text("labels", &labels_path, "utterance level: table of utterance key, label (e.g. utt2spk)", "TABLE");
+  reg.add_text("ctm", &ctm_path, "phone level: NIST CTM alignments 'utt channel start dur phone'", "ALI.ctm");
+  reg.add("frames", &frames_flag, "the archive holds per-frame activations (implied by --ctm)");
+  reg.add_text("frame-map", &frame_map, "KERNEL,STRIDE,PADDING of the conv front end before these frames", "K,S,P");
+  reg.add_text("m,model", &model_path, "phone level: take --frame-map from this model's conv settings", "MODEL");
+  reg.add("hop", &hop, "feature frame hop in seconds", 1e-6, 9.999999);
+  opt.Register(reg);
+  reg.add("seed", &seed, "seed of the split", 0, 0xffffffffULL);
+  reg.add("split-by", &split_by, "phone level: split over segments (the peer) or whole utterances (the paper)",
+          {"segment", "utterance"});
+  reg.add("q,quiet", &quiet, "no progress, summary or notes on stderr (warnings and errors stay)");
+  // yes/no with a bare --standardize meaning yes: cxxopts' implicit value (text, so it cannot fail to convert).
+  opts.add_options()("standardize", "standardise features on the training part: yes or no (default no; --ctm: yes)",
+                     cxxopts::value<std::string>()->implicit_value("yes"), "yes|no");
   opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   const auto r = cli::parse(opts, argc, argv, kEpilog);
+  reg.apply(r);
 
   const bool phones = r.count("ctm") > 0;
   if (phones == (r.count("labels") > 0)) usage_fail("give exactly one of --labels and --ctm");
   if (r.count("frames") && !phones) usage_fail("--frames goes with --ctm");
-  ProbeOptions opt = phones ? ProbeOptions::phone() : ProbeOptions::speaker();
-  if (r.count("C")) opt.C = r["C"].as<double>();
-  if (!(opt.C > 0)) usage_fail("-C must be positive, got ", opt.C);
-  if (r.count("test-fraction")) opt.test_fraction = r["test-fraction"].as<double>();
-  if (!(opt.test_fraction > 0 && opt.test_fraction < 1))
-    usage_fail("--test-fraction must be between 0 and 1 (exclusive), got ", opt.test_fraction);
-  const long long folds = r["folds"].as<long long>();
-  if (folds < 0 || folds == 1) usage_fail("--folds must be 0 (one split) or >= 2, got ", folds);
-  opt.folds = static_cast<std::size_t>(folds);
-  const long long seed = r["seed"].as<long long>();
-  if (seed < 0 || seed > 0xffffffffLL) usage_fail("--seed must be in 0..4294967295, got ", seed);
+  if (phones) {
+    const ProbeOptions ph = ProbeOptions::phone();
+    if (!r.count("C")) opt.C = ph.C;
+    if (!r.count("test-fraction")) opt.test_fraction = ph.test_fraction;
+    opt.standardize = ph.standardize;
+  }
+  if (opt.folds == 1) usage_fail("--folds: 1 is not a cross-validation (0 = one split, or >= 2)");
   opt.seed = static_cast<std::uint32_t>(seed);
   if (r.count("standardize")) {
     const std::string s = r["standardize"].as<std::string>();
-    if (s != "yes" && s != "no") usage_fail("--standardize must be yes or no, got '", s, "'");
+    if (s != "yes" && s != "no") usage_fail("--standardize: '", s, "' is not one of yes, no");
     opt.standardize = s == "yes";
   }
-  opt.threads = r["threads"].as<int>();
-  if (opt.threads < 0) usage_fail("--threads must be >= 0, got ", opt.threads);
   if (r.count("model") && r.count("frame-map")) usage_fail("give -m or --frame-map, not both");
   if (r.count("model") && !phones) usage_fail("-m goes with --ctm");
-  FrameMap map = r.count("model") ? FrameMap::from_model(r["model"].as<std::string>())
-                                  : FrameMap::parse(r["frame-map"].as<std::string>(), "--frame-map");
-  map.hop = r["hop"].as<double>();
-  if (!(map.hop > 0 && map.hop < 10)) usage_fail("--hop must be a positive number of seconds, got ", map.hop);
+  FrameMap map = r.count("model") ? FrameMap::from_model(model_path) : FrameMap::parse(frame_map, "--frame-map");
+  map.hop = hop;
   if (!phones && (r.count("frame-map") || r.count("hop") || r.count("split-by")))
     usage_fail("--frame-map, --hop and --split-by go with --ctm");
-  const std::string split_by = r["split-by"].as<std::string>();
-  if (split_by != "segment" && split_by != "utterance")
-    usage_fail("--split-by must be segment or utterance, got '", split_by, "'");
   opt.split_by_group = split_by == "utterance";
 
   const auto inputs = r.count("inputs") ? r["inputs"].as<std::vector<std::string>>()
@@ -119,9 +112,10 @@ int probe_main(int argc, char** argv) {
   if (inputs.size() > 1) usage_fail("expected one archive, got ", inputs.size());
   const std::string path = inputs.empty() ? "-" : inputs[0];
 
+  cli::Progress meter("records", 0, quiet);
   ProbeData data;
   if (!phones) {
-    const std::string table_path = r["labels"].as<std::string>();
+    const std::string& table_path = labels_path;
     const auto labels = read_table_map(table_path);
     // mean:ARCHIVE averages T x F matrices over time (MFCC baselines), as in sb-rsa.
     const bool mean = path.rfind("mean:", 0) == 0;
@@ -133,11 +127,11 @@ int probe_main(int argc, char** argv) {
         fail(path, ": record ", i + 1, " (", v.keys[i], "): no label in ", table_path);
       y.push_back(it->second);
     }
+    meter.add(v.size());
     data.dim = v.dim;
     data.x = v.data;
     set_labels(data, y);
   } else {
-    const std::string ctm_path = r["ctm"].as<std::string>();
     const auto ctm = read_ctm(ctm_path);
     PhoneAverager avg(ctm, map);
     ArchiveReader in(path);
@@ -154,11 +148,12 @@ int probe_main(int argc, char** argv) {
       if (!avg.add(rec.key, frames.data(), static_cast<std::size_t>(t.dim(0)),
                    static_cast<std::size_t>(t.dim(1)), where))
         ++unaligned;
+      meter.add();
     }
     if (avg.utterances_fed() == 0) fail("no utterance of ", path, " is aligned in ", ctm_path);
     const std::size_t unfed = avg.segments_of_unfed();
-    if (unaligned) cli::info(avg.unaligned_message(path));
-    if (unfed) cli::info(avg.unfed_message());
+    if (unaligned && !quiet) cli::info(avg.unaligned_message(path));
+    if (unfed && !quiet) cli::info(avg.unfed_message());
     if (avg.without_frames()) cli::warn(avg.without_frames_message());
     std::cout << "segments\t" << avg.segments() << '\n'
               << "no_frame\t" << avg.without_frames() << '\n'
@@ -166,7 +161,9 @@ int probe_main(int argc, char** argv) {
     data = avg.take();
   }
   if (data.size() < 2) fail("only ", data.size(), " items to probe");
-  print_result(run_probe(data, opt), opt);
+  const ProbeResult res = run_probe(data, opt);
+  meter.finish(cat(res.items, " items, ", res.classes, " classes"));
+  print_result(res, opt);
   return 0;
 }
 

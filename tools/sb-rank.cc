@@ -1,5 +1,7 @@
 // sb-rank: cross-modal retrieval by cosine similarity (paper section 3.7):
 // recall at k, median and mean rank of the gold target.
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
@@ -7,6 +9,8 @@
 #include <memory>
 
 #include "cli/cli.h"
+#include "cli/options.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "eval/retrieval.h"
@@ -39,8 +43,7 @@ std::vector<std::size_t> parse_ks(const std::string& spec) {
   std::size_t b = 0;
   for (std::size_t i = 0; i <= spec.size(); ++i) {
     if (i < spec.size() && spec[i] != ',') continue;
-    const long long k = parse_int(spec.substr(b, i - b), "-k");
-    if (k < 1) usage_fail("-k: cut-offs must be >= 1, got ", k);
+    const long long k = cli::to_integer(spec.substr(b, i - b), "--recall", 1, LLONG_MAX);
     ks.push_back(static_cast<std::size_t>(k));
     b = i + 1;
   }
@@ -72,42 +75,37 @@ struct TextOut {
 };
 
 int rank_main(int argc, char** argv) {
+  RankOptions opt;
+  std::string gold_path, recall = "1,5,10", ranks_path, top_path = "-";
+  bool reverse = false, quiet = false;
   auto opts = cli::make_options("rank targets for each query by cosine similarity",
                                 "UTTS.sbt IMGS.sbt");
-  opts.add_options()
-      ("gold", "utt2img table: utterance key, image key (required)", cxxopts::value<std::string>())
-      ("reverse", "images are the queries, utterances the targets")
-      ("k,recall", "comma-separated recall cut-offs", cxxopts::value<std::string>()->default_value("1,5,10"))
-      ("ranks", "write 'query rank gold score' per query to FILE ('-' = stdout)", cxxopts::value<std::string>())
-      ("top", "write each query's K best targets (to --top-out)", cxxopts::value<long long>()->default_value("0"))
-      ("top-out", "where --top writes 'query position target score' ('-' = stdout)",
-       cxxopts::value<std::string>()->default_value("-"))
-      ("threads", "worker threads (0 = all cores)", cxxopts::value<int>()->default_value("0"));
+  cli::OptionRegistry reg(opts, "");
+  reg.add_text("gold", &gold_path, "utt2img table: utterance key, image key (required)", "FILE");
+  reg.add("reverse", &reverse, "images are the queries, utterances the targets");
+  reg.add_text("k,recall", &recall, "comma-separated recall cut-offs", "K,K,...");
+  reg.add_text("ranks", &ranks_path, "write 'query rank gold score' per query to FILE ('-' = stdout)", "FILE");
+  opt.Register(reg);
+  reg.add_text("top-out", &top_path, "where --top writes 'query position target score' ('-' = stdout)", "FILE");
+  reg.add("q,quiet", &quiet, "no progress line or timing summary on stderr");
   opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   const auto r = cli::parse(opts, argc, argv, kEpilog);
+  reg.apply(r);
 
-  if (!r.count("gold")) usage_fail("--gold is required");
+  if (gold_path.empty()) usage_fail("--gold is required");
   const auto inputs = r.count("inputs") ? r["inputs"].as<std::vector<std::string>>()
                                         : std::vector<std::string>{};
   if (inputs.size() != 2) usage_fail("expected two archives (UTTS.sbt IMGS.sbt), got ", inputs.size());
   if (inputs[0] == "-" && inputs[1] == "-") usage_fail("only one archive can be standard input");
-  RankOptions opt;
-  opt.ks = parse_ks(r["recall"].as<std::string>());
-  const long long top = r["top"].as<long long>();
-  if (top < 0) usage_fail("--top must be >= 0, got ", top);
-  opt.top = static_cast<std::size_t>(top);
-  opt.threads = r["threads"].as<int>();
-  if (opt.threads < 0) usage_fail("--threads must be >= 0, got ", opt.threads);
-  const bool reverse = r.count("reverse") > 0;
-  const std::string ranks_path = r.count("ranks") ? r["ranks"].as<std::string>() : "";
-  const std::string top_path = opt.top ? r["top-out"].as<std::string>() : "";
+  opt.ks = parse_ks(recall);
+  if (!opt.top) top_path.clear();
   if (ranks_path == "-" && top_path == "-")
     usage_fail("--ranks and --top cannot both write to standard output");
   // The summary moves to stderr when a list takes stdout.
   std::ostream& summary_os = (ranks_path == "-" || top_path == "-") ? std::cerr : std::cout;
 
-  const GoldTable table = read_gold_table(r["gold"].as<std::string>());
+  const GoldTable table = read_gold_table(gold_path);
   KeyedRows utts = read_vectors(inputs[0]);
   KeyedRows imgs = read_vectors(inputs[1]);
   if (utts.size() == 0) fail(inputs[0], ": no records");
@@ -122,8 +120,22 @@ int rank_main(int argc, char** argv) {
 
   normalize_rows(queries.data.data(), queries.size(), queries.dim);
   normalize_rows(targets.data.data(), targets.size(), targets.dim);
-  const auto ranks = rank_queries(queries.data.data(), queries.size(), targets.data.data(),
-                                  targets.size(), queries.dim, gold, opt);
+  // Queries are ranked in chunks so that the meter moves; each query's
+  // ranking depends on nothing but the query, so chunking changes no result.
+  cli::Progress meter("queries", queries.size(), quiet);
+  std::vector<QueryRank> ranks;
+  ranks.reserve(queries.size());
+  const std::size_t chunk = std::max<std::size_t>(256, queries.size() / 100);
+  for (std::size_t q0 = 0; q0 < queries.size(); q0 += chunk) {
+    const std::size_t n = std::min(chunk, queries.size() - q0);
+    const std::vector<std::vector<std::uint32_t>> part(gold.begin() + static_cast<std::ptrdiff_t>(q0),
+                                                       gold.begin() + static_cast<std::ptrdiff_t>(q0 + n));
+    auto got = rank_queries(queries.data.data() + q0 * queries.dim, n, targets.data.data(), targets.size(),
+                            queries.dim, part, opt);
+    for (auto& g : got) ranks.push_back(std::move(g));
+    meter.add(n);
+  }
+  meter.finish(cat(targets.size(), " targets"));
 
   if (ranks_out.os) {
     auto& os = *ranks_out.os;

@@ -2,12 +2,16 @@
 // Pearson's r (or Spearman's rho) between two pairwise similarity matrices
 // over the same items, with an optional Mantel permutation test.
 #include <algorithm>
+#include <cstdint>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <unordered_map>
 
 #include "cli/cli.h"
+#include "cli/options.h"
+#include "cli/progress.h"
+#include "core/strings.h"
 #include "core/error.h"
 #include "eval/random.h"
 #include "eval/rsa.h"
@@ -76,47 +80,51 @@ std::unique_ptr<Similarity> similarity(const Side& s, const std::vector<std::siz
   return std::make_unique<CosineSimilarity>(v.data.data(), v.size(), v.dim);
 }
 
+// Counts the pairs a similarity computes, for the progress meter. The
+// library calls block() from several threads; Progress::add is safe there.
+class CountedSimilarity final : public Similarity {
+ public:
+  CountedSimilarity(const Similarity& inner, cli::Progress& meter) : inner_(inner), meter_(meter) {}
+  std::size_t size() const override { return inner_.size(); }
+  void block(std::size_t r0, std::size_t r1, std::size_t c0, float* out, std::size_t ld) const override {
+    inner_.block(r0, r1, c0, out, ld);
+    const std::size_t n = inner_.size();
+    std::uint64_t pairs = 0;
+    for (std::size_t i = r0; i < r1; ++i) {
+      const std::size_t from = std::max(c0, i + 1);
+      if (from < n) pairs += n - from;
+    }
+    meter_.add(pairs);
+  }
+  std::size_t preferred_rows() const override { return inner_.preferred_rows(); }
+
+ private:
+  const Similarity& inner_;
+  cli::Progress& meter_;
+};
+
 int rsa_main(int argc, char** argv) {
+  RsaOptions opt;
+  std::uint64_t seed = 0, sample = 0;
+  std::string lev_name = "bitparallel";
+  bool quiet = false;
   auto opts = cli::make_options("correlate two pairwise similarity matrices (RSA)", "A B");
-  opts.add_options()
-      ("spearman", "Spearman's rho instead of Pearson's r")
-      ("permutations", "Mantel test with N permutations of B's items (0 = none)",
-       cxxopts::value<long long>()->default_value("0"))
-      ("seed", "seed of --sample and --permutations (0..4294967295)",
-       cxxopts::value<long long>()->default_value("0"))
-      ("sample", "use a random subset of N common items (0 = all)",
-       cxxopts::value<long long>()->default_value("0"))
-      ("levenshtein", "text distance algorithm: bitparallel or dp (the slow reference)",
-       cxxopts::value<std::string>()->default_value("bitparallel"))
-      ("threads", "worker threads (0 = all cores)", cxxopts::value<int>()->default_value("0"));
+  cli::OptionRegistry reg(opts, "");
+  opt.Register(reg);
+  reg.add("seed", &seed, "seed of --sample and --permutations", 0, 0xffffffffULL);
+  reg.add("sample", &sample, "use a random subset of N common items (0 = all)", 0, UINT64_MAX);
+  reg.add("levenshtein", &lev_name, "text distance algorithm (dp: the slow reference)", {"bitparallel", "dp"});
+  reg.add("q,quiet", &quiet, "no progress, summary or notes on stderr (warnings and errors stay)");
   opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   const auto r = cli::parse(opts, argc, argv, kEpilog);
+  reg.apply(r);
 
   const auto inputs = r.count("inputs") ? r["inputs"].as<std::vector<std::string>>()
                                         : std::vector<std::string>{};
   if (inputs.size() != 2) usage_fail("expected two inputs (A B), got ", inputs.size());
-  RsaOptions opt;
-  opt.spearman = r.count("spearman") > 0;
-  const long long perms = r["permutations"].as<long long>();
-  if (perms < 0) usage_fail("--permutations must be >= 0, got ", perms);
-  opt.permutations = static_cast<std::size_t>(perms);
-  const long long seed = r["seed"].as<long long>();
-  if (seed < 0 || seed > 0xffffffffLL) usage_fail("--seed must be in 0..4294967295, got ", seed);
   opt.seed = static_cast<std::uint32_t>(seed);
-  const long long sample = r["sample"].as<long long>();
-  if (sample < 0) usage_fail("--sample must be >= 0, got ", sample);
-  opt.threads = r["threads"].as<int>();
-  if (opt.threads < 0) usage_fail("--threads must be >= 0, got ", opt.threads);
-  const std::string lev_name = r["levenshtein"].as<std::string>();
-  LevenshteinAlgorithm lev;
-  if (lev_name == "bitparallel") {
-    lev = LevenshteinAlgorithm::BitParallel;
-  } else if (lev_name == "dp") {
-    lev = LevenshteinAlgorithm::Dp;
-  } else {
-    usage_fail("--levenshtein must be bitparallel or dp, got '", lev_name, "'");
-  }
+  const LevenshteinAlgorithm lev = lev_name == "dp" ? LevenshteinAlgorithm::Dp : LevenshteinAlgorithm::BitParallel;
 
   const Side a = load(inputs[0]);
   const Side b = load(inputs[1]);
@@ -129,7 +137,7 @@ int rsa_main(int argc, char** argv) {
     if (auto it = in_b.find(a.keys[i]); it != in_b.end()) common.push_back({a.keys[i], {i, it->second}});
   if (common.empty()) fail("no key of ", a.spec, " is in ", b.spec);
   std::sort(common.begin(), common.end());
-  if (common.size() < a.keys.size() || common.size() < b.keys.size())
+  if (!quiet && (common.size() < a.keys.size() || common.size() < b.keys.size()))
     cli::info(cat("using the ", common.size(), " items common to ", a.spec, " (", a.keys.size(),
                   ") and ", b.spec, " (", b.keys.size(), ")"));
   if (sample > 0) {
@@ -151,7 +159,12 @@ int rsa_main(int argc, char** argv) {
   }
   const auto sim_a = similarity(a, rows_a, lev);
   const auto sim_b = similarity(b, rows_b, lev);
-  const RsaResult res = rsa(*sim_a, *sim_b, opt);
+  const std::uint64_t n = common.size();
+  cli::Progress meter("pairs", n * (n - 1), quiet);  // both matrices' upper triangles
+  const CountedSimilarity counted_a(*sim_a, meter), counted_b(*sim_b, meter);
+  const RsaResult res = rsa(counted_a, counted_b, opt);
+  meter.finish(opt.permutations ? cat(common.size(), " items, ", opt.permutations, " permutations")
+                                : cat(common.size(), " items"));
 
   std::cout << "items\t" << common.size() << '\n' << "pairs\t" << res.pairs << '\n';
   std::cout << std::setprecision(6) << (opt.spearman ? "spearman\t" : "pearson\t") << res.r << '\n';

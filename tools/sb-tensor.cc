@@ -1,11 +1,13 @@
 // sb-tensor: inspect and convert .sbt archives (Kaldi's copy-feats and
 // feat-to-dim, SPTK's x2x, for sb's one format).
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
 #include <iostream>
 #include <unordered_set>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "io/archive.h"
@@ -28,6 +30,8 @@ const char* kCommands =
     "  from-npy FILE.npy|FILE.npz...  .npy (key: base name, or --key) and .npz members to an archive\n"
     "  to-npy   [ARCHIVE]             one record -> .npy; several -> .npz (-o FILE, default stdout)\n"
     "\n"
+    "info, keys, cat, head, select, merge and split stream record by record. to-npy holds\n"
+    "every record it writes in memory, and from-npy reads a whole .npz before writing.\n"
     "ARCHIVE '-' or none means standard input; binary output goes to standard output unless -o.\n"
     "Binary output to a terminal is refused unless --force.\n"
     "\n"
@@ -58,11 +62,19 @@ void for_each_record(const std::vector<std::string>& inputs, F&& f) {
   }
 }
 
-WriterOptions writer_options(const cxxopts::ParseResult& r) {
+// The options every command shares (each uses the ones it needs).
+struct TensorFlags {
+  std::string output = "-", keys, key;
+  long long count = 10;
+  int precision = 7;
+  int level = kDefaultZstdLevel;
+  bool force = false;
+};
+
+WriterOptions writer_options(const TensorFlags& f) {
   WriterOptions o;
-  o.force_terminal = r["force"].as<bool>();
-  o.level = r["level"].as<int>();
-  if (o.level < 1 || o.level > 19) usage_fail("--level must be in 1..19");
+  o.force_terminal = f.force;
+  o.level = f.level;
   return o;
 }
 
@@ -96,19 +108,21 @@ int tensor_main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   auto opts = cli::make_options(cmd + ": see 'sb-tensor --help'", "[ARGS...]");
-  opts.add_options()
-      ("o,output", "output file (default standard output)", cxxopts::value<std::string>()->default_value("-"))
-      ("n,count", "head: records (default 10); split: parts", cxxopts::value<long long>())
-      ("k,keys", "select: file of keys, one per line ('-' = stdin)", cxxopts::value<std::string>())
-      ("key", "from-npy: record key for a single .npy; to-npy: the record to write", cxxopts::value<std::string>())
-      ("p,precision", "cat: significant digits (1..17)", cxxopts::value<int>()->default_value("7"))
-      ("level", "zstd level for written archives (1..19)", cxxopts::value<int>()->default_value(std::to_string(kDefaultZstdLevel)))
-      ("f,force", "write binary data even to a terminal");
+  TensorFlags f;
+  cli::OptionRegistry reg(opts, "");
+  reg.add_text("o,output", &f.output, "output file (default standard output)", "FILE");
+  reg.add("n,count", &f.count, "head: records (default 10); split: parts", 0, LLONG_MAX);
+  reg.add_text("k,keys", &f.keys, "select: file of keys, one per line ('-' = stdin)", "FILE");
+  reg.add_text("key", &f.key, "from-npy: record key for a single .npy; to-npy: the record to write", "KEY");
+  reg.add("p,precision", &f.precision, "cat: significant digits", 1, 17);
+  reg.add("level", &f.level, "zstd level for written archives", 1, 19);
+  reg.add("f,force", &f.force, "write binary data even to a terminal");
   opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
   auto r = cli::parse(opts, argc - 1, argv + 1, std::string("\n") + kCommands);
+  reg.apply(r);
   std::vector<std::string> in = inputs_or_stdin(r);
-  const std::string out = r["output"].as<std::string>();
+  const std::string& out = f.output;
 
   if (cmd == "info") {
     std::uint64_t n = 0, elements = 0, bytes = 0;
@@ -134,8 +148,7 @@ int tensor_main(int argc, char** argv) {
   } else if (cmd == "keys") {
     for_each_record(in, [&](const Record& rec) { std::cout << rec.key << '\n'; return true; });
   } else if (cmd == "cat") {
-    const int prec = r["precision"].as<int>();
-    if (prec < 1 || prec > 17) usage_fail("--precision must be in 1..17");
+    const int prec = f.precision;
     for_each_record(in, [&](const Record& rec) {
       std::cout << rec.key << ' ' << dtype_name(rec.tensor.dtype()) << ' '
                 << (rec.tensor.rank() ? rec.tensor.shape_string() : "scalar") << '\n';
@@ -146,15 +159,14 @@ int tensor_main(int argc, char** argv) {
     long long limit = -1;
     std::unordered_set<std::string> wanted, seen;
     if (cmd == "head") {
-      limit = r.count("count") ? r["count"].as<long long>() : 10;
-      if (limit < 0) usage_fail("-n must be >= 0");
+      limit = f.count;
     }
     if (cmd == "select") {
       if (!r.count("keys")) usage_fail("select needs -k KEYS");
-      for (auto& k : read_key_list(r["keys"].as<std::string>())) wanted.insert(std::move(k));
+      for (auto& k : read_key_list(f.keys)) wanted.insert(std::move(k));
     }
     if (cmd == "merge" && !r.count("inputs")) usage_fail("merge needs at least one ARCHIVE");
-    ArchiveWriter w(out, writer_options(r));
+    ArchiveWriter w(out, writer_options(f));
     long long written = 0;
     if (limit != 0) {
       for_each_record(in, [&](const Record& rec) {
@@ -167,7 +179,7 @@ int tensor_main(int argc, char** argv) {
     w.close();
   } else if (cmd == "split") {
     if (in.size() != 2 || in[0] == "-") usage_fail("split needs -n N ARCHIVE PREFIX (ARCHIVE must be a file)");
-    const long long parts = r.count("count") ? r["count"].as<long long>() : 0;
+    const long long parts = r.count("count") ? f.count : 0;
     if (parts < 1) usage_fail("split needs -n N with N >= 1");
     std::uint64_t total = 0;
     for_each_record({in[0]}, [&](const Record&) { ++total; return true; });
@@ -176,7 +188,7 @@ int tensor_main(int argc, char** argv) {
     for (long long p = 0; p < parts; ++p) {
       // Parts differ in size by at most one record, the larger ones first.
       const std::uint64_t size = total / parts + (static_cast<std::uint64_t>(p) < total % parts ? 1 : 0);
-      WriterOptions o = writer_options(r);
+      WriterOptions o = writer_options(f);
       ArchiveWriter w(in[1] + std::to_string(p + 1) + ".sbt", o);
       for (std::uint64_t i = 0; i < size; ++i) {
         if (!rd.next(rec)) fail(in[0], ": changed while being split");
@@ -187,13 +199,13 @@ int tensor_main(int argc, char** argv) {
   } else if (cmd == "from-npy") {
     if (!r.count("inputs")) usage_fail("from-npy needs FILE.npy or FILE.npz");
     if (r.count("key") && in.size() != 1) usage_fail("--key needs exactly one input");
-    ArchiveWriter w(out, writer_options(r));
+    ArchiveWriter w(out, writer_options(f));
     for (const auto& path : in) {
       const bool npz = path.size() > 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
       if (npz) {
         for (const Record& rec : read_npz(path)) w.write(rec.key, rec.tensor);
       } else {
-        const std::string key = r.count("key") ? r["key"].as<std::string>() : base_key(path, ".npy");
+        const std::string key = r.count("key") ? f.key : base_key(path, ".npy");
         if (path == "-" && !r.count("key")) usage_fail("from-npy from standard input needs --key");
         w.write(key, read_npy(path));
       }
@@ -203,14 +215,14 @@ int tensor_main(int argc, char** argv) {
     if (in.size() != 1) usage_fail("to-npy takes one ARCHIVE");
     std::vector<Record> recs;
     for_each_record(in, [&](Record& rec) {
-      if (r.count("key") && rec.key != r["key"].as<std::string>()) return true;
+      if (r.count("key") && rec.key != f.key) return true;
       recs.push_back(std::move(rec));
       return true;
     });
     const bool want_npz = out.size() > 4 && out.compare(out.size() - 4, 4, ".npz") == 0;
-    if (out == "-" && !r["force"].as<bool>() && isatty(1))
+    if (out == "-" && !f.force && isatty(1))
       fail("refusing to write binary data to a terminal (redirect it, use -o FILE, or --force)");
-    if (recs.empty()) fail(r.count("key") ? "no record with key '" + r["key"].as<std::string>() + "'" : "no records in the input");
+    if (recs.empty()) fail(r.count("key") ? "no record with key '" + f.key + "'" : "no records in the input");
     if (want_npz || recs.size() > 1) {
       if (!want_npz && out != "-" ) usage_fail(out, ": several records need a .npz output (or --key)");
       write_npz(out, recs);

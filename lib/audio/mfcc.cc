@@ -55,6 +55,35 @@ void MfccOptions::validate() const {
     usage_fail("--max-seconds must be >= 0, not ", max_seconds);
 }
 
+void MfccOptions::Register(OptionsItf& o, MfccSpelling& w) {
+  w.window = window_name(window);
+  w.cmvn = cmvn_name(cmvn);
+  w.no_energy = !energy;
+  o.add("frame-length", &frame_length_ms, "frame length, ms", 0.01, 10000);
+  o.add("frame-shift", &frame_shift_ms, "frame shift, ms, at most the frame length", 0.01, 10000);
+  o.add("window", &w.window, "window shape", {"rect", "hamming", "hann", "povey"});
+  o.add("fft-size", &fft_size, "minimum FFT size, a power of 2, grown to fit a frame", 2, 1 << 20);
+  o.add("num-filters", &num_filters, "mel filters", 1, 1024);
+  o.add("num-ceps", &num_ceps, "cepstra kept, at most --num-filters", 1, 1024);
+  o.add("low-freq", &low_freq, "lowest filter edge, Hz", 0, 1e7);
+  o.add("high-freq", &high_freq, "highest filter edge, Hz (0 = r/2; < 0: r/2 + value)", -1e7, 1e7);
+  o.add("preemph", &preemph, "pre-emphasis coefficient (0 = none)", 0, 1);
+  o.add("lifter", &lifter, "cepstral lifter L (0 = none)", 0, 999999);
+  o.add("no-energy", &w.no_energy, "keep c0 instead of replacing it with log frame energy");
+  o.add("deltas", &deltas, "append deltas: 1 (+delta) or 2 (+delta, +delta-delta)", 0, 2);
+  o.add("delta-window", &delta_window, "delta regression half-width N", 1, 100);
+  o.add("cmvn", &w.cmvn, "per-utterance normalisation", {"none", "mean", "meanvar"});
+  o.add("dither", &dither, "add Gaussian noise of this standard deviation (samples in [-1,1))", 0, 999);
+  o.add("seed", &seed, "dither seed (mixed with each key)", 0, UINT64_MAX);
+  o.add("max-seconds", &max_seconds, "use only the first S seconds (0 = all)", 0, std::numeric_limits<double>::max());
+}
+
+void MfccOptions::set_from(const MfccSpelling& w) {
+  window = window_from_name(w.window);
+  cmvn = cmvn_from_name(w.cmvn);
+  energy = !w.no_energy;
+}
+
 Window window_from_name(std::string_view name) {
   if (name == "rect" || name == "rectangular") return Window::Rect;
   if (name == "hamming") return Window::Hamming;

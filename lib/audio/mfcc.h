@@ -28,10 +28,20 @@
 #include <string_view>
 #include <vector>
 
+#include "core/options_itf.h"
+
 namespace sb {
 
 enum class Window { Rect, Hamming, Hann, Povey };
 enum class Cmvn { None, Mean, MeanVar };
+
+// What the command line spells differently from MfccOptions' fields: the
+// enums as words and `energy` as a negative flag. MfccOptions::Register binds
+// these; MfccOptions::set_from converts them once the values are parsed.
+struct MfccSpelling {
+  std::string window, cmvn;
+  bool no_energy = false;
+};
 
 struct MfccOptions {
   double frame_length_ms = 25;  // window length; L = round_half_up(ms/1000 * r)
@@ -58,6 +68,15 @@ struct MfccOptions {
   int dim() const { return num_ceps * (1 + deltas); }
   // Throws sb::UsageError naming the option when a setting is out of range.
   void validate() const;
+
+  // Kaldi's Register: the feature options (not the input side: rate and
+  // channel mean different things per input kind, so sb-mfcc declares them),
+  // with their help and ranges, defaults from the current values. Ranges
+  // that depend on other options (num-ceps <= num-filters, frame-shift <=
+  // frame-length, fft-size a power of two) are left to validate().
+  void Register(OptionsItf& o, MfccSpelling& words);
+  // Takes the parsed words back into window, cmvn and energy.
+  void set_from(const MfccSpelling& words);
 };
 
 Window window_from_name(std::string_view name);  // rect|hamming|hann|povey; UsageError

@@ -1,6 +1,8 @@
 #include "cli/cli.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <iostream>
 #include <new>
 
@@ -51,6 +53,19 @@ std::string name_bad_value(const std::string& what, int argc, char** argv) {
 
 const std::string& tool_name() { return g_tool; }
 
+namespace {
+// Help groups in the order the tool declared them (cxxopts sorts them by name).
+std::map<const cxxopts::Options*, std::vector<std::string>>& group_order() {
+  static std::map<const cxxopts::Options*, std::vector<std::string>> m;
+  return m;
+}
+}  // namespace
+
+void note_group(const cxxopts::Options& opts, const std::string& group) {
+  auto& v = group_order()[&opts];
+  if (std::find(v.begin(), v.end(), group) == v.end()) v.push_back(group);
+}
+
 // A progress line being redrawn on the terminal is cleared first, so that
 // the message starts at column 0 (the meter redraws below it).
 void warn(std::string_view msg) {
@@ -81,9 +96,18 @@ cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv, const 
   try {
     auto r = opts.parse(argc, argv);
     if (r.count("help")) {
+      // The tool's groups in declaration order, then any others, General last.
       std::vector<std::string> shown;
-      for (const auto& g : opts.groups())
-        if (g != kPositional) shown.push_back(g);
+      const auto all = opts.groups();
+      auto add = [&](const std::string& g) {
+        if (g != kPositional && g != "General" && std::find(all.begin(), all.end(), g) != all.end() &&
+            std::find(shown.begin(), shown.end(), g) == shown.end())
+          shown.push_back(g);
+      };
+      add("");
+      for (const auto& g : group_order()[&opts]) add(g);
+      for (const auto& g : all) add(g);
+      shown.push_back("General");
       std::cout << opts.help(shown) << epilog;
       if (!epilog.empty() && epilog.back() != '\n') std::cout << '\n';
       std::cout.flush();

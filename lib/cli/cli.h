@@ -34,6 +34,10 @@ cxxopts::Options make_options(const std::string& summary,
 // positional arguments; --help does not list them (the usage line does).
 inline constexpr const char* kPositional = "positional";
 
+// Remembers that `group` comes next in --help (OptionRegistry calls it;
+// groups declared only with add_options follow, in name order).
+void note_group(const cxxopts::Options& opts, const std::string& group);
+
 // Parses; handles --help (prints help + `epilog` to stdout, exits 0) and
 // --version. Unknown options and bad values become UsageError.
 cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv,

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/cli.h"
 #include "core/error.h"
 #include "core/strings.h"
 
@@ -34,6 +35,11 @@ std::string range_text(T min, T max, T lowest, T highest, std::string (*str)(T))
 std::string ll_str(long long v) { return std::to_string(v); }
 std::string u64_str(std::uint64_t v) { return std::to_string(v); }
 std::string dbl_str(double v) { return format_number(v); }
+// Unsigned ranges always have a lower end worth showing: "0..100", ">= 1", ">= 0".
+std::string u64_range(std::uint64_t min, std::uint64_t max) {
+  if (max < UINT64_MAX) return u64_str(min) + ".." + u64_str(max);
+  return ">= " + u64_str(min);
+}
 
 std::string out_of_range(const std::string& option, const std::string& text, const std::string& range) {
   if (range.empty()) return cat(option, ": ", text, " is out of range");
@@ -58,6 +64,11 @@ std::string join(const std::vector<std::string>& words, const char* sep) {
 
 std::string format_number(double v) {
   char buf[64];
+  // Whole numbers as such ("10000000", not "1e+07"), up to where %.0f stays short.
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
   for (int prec = 6; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (std::strtod(buf, nullptr) == v) break;
@@ -93,8 +104,7 @@ std::uint64_t to_unsigned(const std::string& text, const std::string& option, st
   // strtoull accepts "-1" (and wraps it); a sign is never valid here.
   const bool digits = !s.empty() && s[0] >= '0' && s[0] <= '9';
   const unsigned long long v = digits ? std::strtoull(s.c_str(), &end, 10) : 0;
-  std::string range = range_text<std::uint64_t>(min, max, 0, UINT64_MAX, u64_str);
-  if (range.empty()) range = ">= 0";
+  const std::string range = u64_range(min, max);
   if (!digits || end != s.c_str() + s.size()) {
     // A well-formed negative integer is a range problem, not a syntax one.
     if (s.size() > 1 && s[0] == '-' && s.find_first_not_of("0123456789", 1) == std::string::npos)
@@ -125,7 +135,9 @@ std::string OptionRegistry::display_name(const std::string& name) {
 }
 
 OptionRegistry::OptionRegistry(cxxopts::Options& opts, const std::string& group)
-    : opts_(opts), group_(group) {}
+    : opts_(opts), group_(group) {
+  note_group(opts, group);
+}
 
 void OptionRegistry::declare(const std::string& name, const std::string& help, const std::string& metavar,
                              const std::string& col, std::function<void(const std::string&)> set,
@@ -165,8 +177,7 @@ void OptionRegistry::add(const std::string& name, long long* value, const std::s
 void OptionRegistry::add(const std::string& name, std::uint64_t* value, const std::string& help,
                          std::uint64_t min, std::uint64_t max) {
   const std::string opt = display_name(name);
-  std::string range = range_text<std::uint64_t>(min, max, 0, UINT64_MAX, u64_str);
-  if (range.empty()) range = ">= 0";
+  const std::string range = u64_range(min, max);
   declare(name, help, "N", column("int", range, std::to_string(*value)),
           [=](const std::string& t) { *value = to_unsigned(t, opt, min, max); });
 }
@@ -195,6 +206,12 @@ void OptionRegistry::add(const std::string& name, bool* value, const std::string
 
 void OptionRegistry::add(const std::string& name, std::string* value, const std::string& help) {
   declare(name, help, "TEXT", value->empty() ? "" : column("text", "", *value),
+          [=](const std::string& t) { *value = t; });
+}
+
+void OptionRegistry::add_text(const std::string& name, std::string* value, const std::string& help,
+                              const std::string& metavar) {
+  declare(name, help, metavar, value->empty() ? "" : column("text", "", *value),
           [=](const std::string& t) { *value = t; });
 }
 

@@ -47,6 +47,11 @@ class OptionRegistry : public OptionsItf {
   void add(const std::string& name, std::string* value, const std::string& help,
            const std::vector<std::string>& choices) override;
 
+  // Free text shown with its own metavar in --help ("--gold FILE"), for
+  // tools; OptionsItf's text options show "TEXT".
+  void add_text(const std::string& name, std::string* value, const std::string& help,
+                const std::string& metavar);
+
   // Converts and range-checks every given value and writes its field; fields
   // of options not given keep their defaults. Throws UsageError naming the
   // option on the first bad value.

@@ -22,7 +22,9 @@ std::atomic<Progress*> g_active{nullptr};
 std::string format_duration(double s) {
   char buf[64];
   if (!(s >= 0)) s = 0;
-  if (s < 60) {
+  if (s < 1) {
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+  } else if (s < 60) {
     std::snprintf(buf, sizeof buf, "%.1f s", s);
   } else if (s < 3600) {
     const long t = std::lround(s);

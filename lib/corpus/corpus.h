@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/options_itf.h"
 #include "corpus/image_map.h"
 #include "corpus/scene.h"
 #include "corpus/speech.h"
@@ -35,6 +36,18 @@ struct CorpusOptions {
   int jobs = 1;                    // synthesis processes
   bool speech = true;              // false: tables and images only (tests)
   bool force = false;              // replace existing split directories
+
+  // Kaldi's Register: the settings a user picks besides the size (sb-corpus
+  // declares --size and its per-split overrides, which edit `size`).
+  // jobs 0 means all cores; the caller resolves it.
+  void Register(OptionsItf& o) {
+    o.add("seed", &seed, "corpus seed (scenes, captions, speakers, jitter)", 0, UINT64_MAX);
+    o.add("map-seed", &image_map.seed, "seed of the fixed image map (the simulated image encoder)", 0,
+          UINT64_MAX);
+    o.add("j,jobs", &jobs, "synthesis processes (0 = all cores)", 0, 1024);
+    o.add("captions", &captions, "captions per image", 1, 99);
+    o.add("force", &force, "replace existing split directories");
+  }
 };
 
 // One line of progress ("train: 1200/4000 utterances"); may be empty.

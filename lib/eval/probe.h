@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/options_itf.h"
+
 namespace sb::eval {
 
 struct ProbeOptions {
@@ -36,6 +38,17 @@ struct ProbeOptions {
 
   // The peer code's settings (Chrupała 2019's released code; sb-probe(1)).
   static ProbeOptions speaker() { return {}; }
+
+  // Kaldi's Register, with this object's values as the defaults shown
+  // (sb-probe registers speaker() and switches to phone()'s values for
+  // the options not given with --ctm). The 32-bit seed and --standardize's
+  // yes/no are sb-probe's.
+  void Register(OptionsItf& o) {
+    o.add("C", &C, "inverse L2 regularisation strength (--ctm: 1)", 1e-12, 1e12);
+    o.add("test-fraction", &test_fraction, "share of items tested (--ctm: 0.5)", 1e-9, 1 - 1e-9);
+    o.add("folds", &folds, "K-fold cross-validation instead of one split (K >= 2; 0 = one split)", 0, 1000000);
+    o.add("threads", &threads, "binary models trained at once (0 = all cores)", 0, 4096);
+  }
   static ProbeOptions phone() {
     ProbeOptions o;
     o.C = 1;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/options_itf.h"
 #include "eval/vectors.h"
 
 namespace sb::eval {
@@ -31,6 +32,12 @@ struct RankOptions {
   int threads = 0;                        // 0 = all cores
   // Scores held at once by one worker: block rows x targets x 4 bytes.
   std::size_t block_bytes = std::size_t{32} << 20;
+
+  // Kaldi's Register: --top and --threads (sb-rank parses -k itself).
+  void Register(OptionsItf& o) {
+    o.add("top", &top, "write each query's K best targets (to --top-out)", 0, 1u << 20);
+    o.add("threads", &threads, "worker threads (0 = all cores)", 0, 4096);
+  }
 };
 
 struct Hit {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/options_itf.h"
 #include "eval/levenshtein.h"
 
 namespace sb::eval {
@@ -87,6 +88,14 @@ struct RsaOptions {
   std::size_t permutations = 0;  // Mantel test; 0 = none
   std::uint32_t seed = 0;        // NumPy RandomState(seed).permutation(n), one per permutation
   int threads = 0;               // 0 = all cores
+
+  // Kaldi's Register (the 32-bit seed is sb-rsa's, shared with --sample).
+  void Register(OptionsItf& o) {
+    o.add("spearman", &spearman, "Spearman's rho instead of Pearson's r");
+    o.add("permutations", &permutations, "Mantel test with N permutations of B's items (0 = none)", 0,
+          1000000000);
+    o.add("threads", &threads, "worker threads (0 = all cores)", 0, 4096);
+  }
 };
 
 struct RsaResult {

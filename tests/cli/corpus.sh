@@ -5,9 +5,9 @@ HERE="$SB_SOURCE/tests/cli"
 
 check_out "help to stdout" 0 'sb-corpus --help' 'Usage:'
 check_err "output is required" 1 'sb-corpus --size tiny' '-o OUTDIR is required'
-check_err "unknown size" 1 'sb-corpus --size huge -o x' "unknown size 'huge'"
-check_err "bad count" 1 'sb-corpus --train -3 -o x' '--train must be >= 0'
-check_err "bad captions" 1 'sb-corpus --captions 0 -o x' 'captions must be in 1..99'
+check_err "unknown size" 1 'sb-corpus --size huge -o x' "^sb-corpus: --size: 'huge' is not one of tiny, small, flickr8k$"
+check_err "bad count" 1 'sb-corpus --train -3 -o x' '^sb-corpus: --train: -3 is out of range 0\.\.10000000$'
+check_err "bad captions" 1 'sb-corpus --captions 0 -o x' '^sb-corpus: --captions: 0 is out of range 1\.\.99$'
 check_err "unwritable output" 2 'sb-corpus --no-speech -o /proc/sb-corpus-test' '/proc/sb-corpus-test'
 
 check "tiny corpus, -j 2" 0 'sb-corpus --size tiny --seed 3 -j 2 -o a'

@@ -15,7 +15,17 @@ sb-train --preset row1 --data train --epochs 1 $SMALL -o m1.sbt 2>/dev/null
 check_out "help" 0 'sb-embed --help' 'Encoders: s2i, s2t'
 check_err "no model" 1 'sb-embed -e s2i val/feats.sbt' '-m MODEL is required'
 check_err "no encoder" 1 'sb-embed -m m.sbt val/feats.sbt' '-e ENCODER is required'
-check_err "unknown encoder" 1 'sb-embed -m m.sbt -e x2y val/feats.sbt' "unknown encoder 'x2y'"
+check_err "unknown encoder" 1 'sb-embed -m m.sbt -e x2y val/feats.sbt' "^sb-embed: --encoder: 'x2y' is not one of s2i, s2t, t2i, t2s, i2s, i2t$"
+check_err "--batch out of range names the option" 1 'sb-embed -m m.sbt -e s2i --batch 0 val/feats.sbt' '^sb-embed: --batch: 0 is out of range 1\.\.4096$'
+check_err "summary line on stderr" 0 'sb-embed -m m.sbt -e s2i val/feats.sbt -o q.sbt' '^sb-embed: [0-9]+ records, [0-9.]+ s, [0-9.e+]+ records/s$'
+check "--quiet: nothing on stderr" 0 'sb-embed -q -m m.sbt -e s2i val/feats.sbt -o q.sbt 2>err.txt && test ! -s err.txt'
+if command -v script >/dev/null; then
+  # script(1) gives the tool a terminal; what the tool writes there comes back on script's stdout.
+  check_out "binary to a terminal is refused" 2 'script -qec "sb-embed -m m.sbt -e i2s val/images.sbt" /dev/null' 'refusing.*--force'
+  check "--force writes to a terminal anyway" 0 'script -qec "sb-embed -f -q -m m.sbt -e i2s val/images.sbt" /dev/null >/dev/null'
+else
+  skip "binary to a terminal is refused" "no script(1) to give the tool a terminal"
+fi
 check_err "--frames needs --layer" 1 'sb-embed -m m.sbt -e s2i --frames val/feats.sbt' '--frames needs --layer'
 check_err "layer of the wrong modality" 1 'sb-embed -m m.sbt -e i2s --layer speech:1 val/images.sbt' 'speech encoder'
 check_err "cuda is reported as unavailable" 2 'sb-embed -m m.sbt -e s2i --device cuda val/feats.sbt' 'CUDA backend is not available'

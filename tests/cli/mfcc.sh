@@ -7,10 +7,10 @@
 D=$SB_TESTDATA/mfcc
 
 check_out "help to stdout, exit 0" 0 'sb-mfcc --help' 'Examples:'
-check_out "help shows library defaults" 0 'sb-mfcc --help' 'preemph.*\(default: 0\.97\)'
+check_out "help shows library defaults" 0 'sb-mfcc --help' 'preemph.*\(real, 0\.\.1, default 0\.97\)'
 check_out "version" 0 'sb-mfcc --version' '^sb-mfcc [0-9]+\.[0-9]+'
 check_err "unknown option" 1 'sb-mfcc --bogus' 'bogus'
-check_err "bad window" 1 "sb-mfcc --window blackman $D/short-16k.wav" "window must be rect, hamming, hann or povey"
+check_err "bad window" 1 "sb-mfcc --window blackman $D/short-16k.wav" "--window: 'blackman' is not one of rect, hamming, hann, povey"
 check_err "num-ceps above num-filters" 1 "sb-mfcc --num-ceps 30 $D/short-16k.wav" 'num-ceps'
 check_err "bad fft size" 1 "sb-mfcc --fft-size 500 $D/short-16k.wav" 'power of two'
 check_err "raw needs a rate" 1 'sb-mfcc --raw - < /dev/null' 'raw needs --rate'
@@ -23,7 +23,21 @@ check_out "all reference files" 0 "sb-mfcc $D/*.wav $D/*.flac | sb-tensor keys |
 check_out "shapes and summary" 0 "sb-mfcc $D/speech-44k-stereo.wav $D/short-16k.wav -o ref.sbt && sb-tensor info ref.sbt" \
   'speech-44k-stereo	f32	311x13'
 check_err "summary line" 0 "sb-mfcc $D/speech-8k-s16.wav -o one.sbt" \
-  '^sb-mfcc: 1 utterances written, 0 skipped, 3\.[0-9] s of audio in [0-9.]+ s \([0-9]+x real time\)$'
+  '^sb-mfcc: 1 utterances, [0-9.]+ s, [0-9.]+ utterances/s; 1 written, 0 skipped, 3\.[0-9] s of audio \([0-9]+x real time\)$'
+if command -v script >/dev/null; then
+  # script(1) gives the tool a terminal on stderr: the meter's line ends in the summary.
+  check_out "terminal: summary line" 0 "script -qec 'sb-mfcc $D/speech-8k-s16.wav -o tty.sbt' /dev/null" \
+    'sb-mfcc: 1 utterances, [0-9.]+ s, [0-9.]+ utterances/s; 1 written'
+  check_out "terminal: --quiet says nothing" 0 "script -qec 'sb-mfcc -q $D/speech-8k-s16.wav -o tty.sbt' /dev/null | wc -c" '^0$'
+else
+  skip "terminal: summary line" "no script(1) to give the tool a terminal"
+fi
+check "--quiet: no summary" 0 "sb-mfcc -q $D/speech-8k-s16.wav -o one.sbt 2>err.txt && test ! -s err.txt"
+check_err "a bad number names its option" 1 "sb-mfcc --num-filters many $D/short-16k.wav" \
+  "^sb-mfcc: --num-filters: 'many' is not an integer$"
+check_err "a range names its option" 1 "sb-mfcc --deltas 3 $D/short-16k.wav" '^sb-mfcc: --deltas: 3 is out of range 0\.\.2$'
+check_out "--help: type, range and default" 0 "sb-mfcc --help" 'delta regression half-width N \(int, 1\.\.100, default 2\)'
+check_out "--version: commit and kernel" 0 "sb-mfcc --version" '^cpu kernel: (AVX-512|OpenBLAS|plain)'
 check_out "one frame for 300 samples" 0 "sb-mfcc $D/short-16k.wav | sb-tensor info" 'short-16k	f32	1x13'
 check_out "silence is finite, floored at log(eps)" 0 "sb-mfcc $D/silence-16k.wav | sb-tensor info" \
   'silence-16k	f32	99x13	-36\.04'
@@ -175,7 +189,7 @@ check_err "channel out of range" 2 "sb-mfcc --channel 2 $D/speech-44k-stereo.wav
 printf 'a %s\nlost /no/such/file.wav\nc %s\n' "$D/speech-16k-s16.wav" "$PWD/es16.wav" > bad.scp
 check_err "wav.scp with a missing file: warning names it" 2 'sb-mfcc --scp bad.scp -o part.sbt' \
   'warning: bad\.scp:2: /no/such/file\.wav: cannot read audio'
-check_err "... the summary counts it" 2 'sb-mfcc --scp bad.scp -o part.sbt' '2 utterances written, 1 skipped'
+check_err "... the summary counts it" 2 'sb-mfcc --scp bad.scp -o part.sbt' '2 written, 1 skipped'
 check_out "... the others are written" 0 'sb-tensor keys part.sbt | tr "\n" " "' '^a c $'
 check_err "--strict stops at the first" 2 'sb-mfcc --strict --scp bad.scp -o strict.sbt' \
   '^sb-mfcc: bad\.scp:2: /no/such/file\.wav: cannot read audio'

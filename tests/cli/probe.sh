@@ -55,7 +55,7 @@ check_out "frame map changes the segments" 0 \
 # -m MODEL: the conv settings come from the model's options record.
 text2sbt model.sbt options "$(printf 'hidden 64\nconv_kernel 6\nconv_stride 2\nconv_padding 6\n')"
 check "-m equals --frame-map with the model's values" 0 \
-  '[ "$(sb-probe --ctm ali.ctm -m model.sbt --test-fraction 0.5 act.sbt 2>&1)" = "$(sb-probe --ctm ali.ctm --frame-map 6,2,6 --test-fraction 0.5 act.sbt 2>&1)" ]'
+  '[ "$(sb-probe -q --ctm ali.ctm -m model.sbt --test-fraction 0.5 act.sbt 2>&1)" = "$(sb-probe -q --ctm ali.ctm --frame-map 6,2,6 --test-fraction 0.5 act.sbt 2>&1)" ]'
 check_out "-m is not the identity map" 0 'sb-probe --ctm ali.ctm -m model.sbt --test-fraction 0.5 act.sbt 2>/dev/null' \
   '^no_frame	[1-9]'
 text2sbt nokernel.sbt options "$(printf 'conv_stride 2\nconv_padding 6\n')"
@@ -149,11 +149,13 @@ check_err "--frames without --ctm" 1 'sb-probe --labels utt2spk --frames sep.sbt
 check_err "bad frame map" 1 'sb-probe --ctm ali.ctm --frame-map 6,2 act.sbt' 'KERNEL,STRIDE,PADDING'
 check_err "frame map with labels" 1 'sb-probe --labels utt2spk --frame-map 6,2,6 sep.sbt' 'go with --ctm'
 check_err "split by utterance with labels" 1 'sb-probe --labels utt2spk --split-by utterance sep.sbt' 'go with --ctm'
-check_err "bad --split-by" 1 'sb-probe --ctm ali.ctm --split-by phone act.sbt' '--split-by must be segment or utterance'
+check_err "bad --split-by" 1 'sb-probe --ctm ali.ctm --split-by phone act.sbt' "^sb-probe: --split-by: 'phone' is not one of segment, utterance$"
 check_err "bad test fraction" 1 'sb-probe --labels utt2spk --test-fraction 1 sep.sbt' '--test-fraction'
 check_err "one fold" 1 'sb-probe --labels utt2spk --folds 1 sep.sbt' '--folds'
-check_err "C not positive" 1 'sb-probe --labels utt2spk -C 0 sep.sbt' '-C must be positive'
-check_err "bad --standardize" 1 'sb-probe --labels utt2spk --standardize=maybe sep.sbt' '--standardize must be yes or no'
+check_err "C not positive" 1 'sb-probe --labels utt2spk -C 0 sep.sbt' '^sb-probe: -C: 0 is out of range 1e-12\.\.1000000000000$'
+check_err "summary line on stderr" 0 'sb-probe --labels utt2spk sep.sbt' '^sb-probe: [0-9]+ records, [0-9.]+ s, [0-9.e+]+ records/s; [0-9]+ items, [0-9]+ classes$'
+check "--quiet: nothing on stderr" 0 'sb-probe -q --labels utt2spk sep.sbt 2>err.txt >/dev/null && test ! -s err.txt'
+check_err "bad --standardize" 1 'sb-probe --labels utt2spk --standardize=maybe sep.sbt' "^sb-probe: --standardize: 'maybe' is not one of yes, no$"
 check_err "too many folds" 2 'sb-probe --labels utt2spk --folds 61 sep.sbt' 'cannot make 61 folds of 60 items'
 check_out "--help to stdout" 0 'sb-probe --help' 'See also'
 

@@ -100,9 +100,11 @@ check_err "missing file" 2 'sb-rank --gold utt2img nosuch.sbt imgs.sbt' 'nosuch.
 check_err "missing gold file" 2 'sb-rank --gold nosuch utts.sbt imgs.sbt' 'nosuch'
 check_err "no --gold" 1 'sb-rank utts.sbt imgs.sbt' '--gold is required'
 check_err "one archive" 1 'sb-rank --gold utt2img utts.sbt' 'expected two archives'
-check_err "bad -k" 1 'sb-rank --gold utt2img -k 1,0 utts.sbt imgs.sbt' '-k: cut-offs must be >= 1'
-check_err "bad -k text" 1 'sb-rank --gold utt2img -k ten utts.sbt imgs.sbt' '-k'
-check_err "negative --top" 1 'sb-rank --gold utt2img --top -1 utts.sbt imgs.sbt' '--top must be >= 0'
+check_err "bad -k" 1 'sb-rank --gold utt2img -k 1,0 utts.sbt imgs.sbt' '^sb-rank: --recall: 0 is out of range \(must be >= 1\)$'
+check_err "bad -k text" 1 'sb-rank --gold utt2img -k ten utts.sbt imgs.sbt' "^sb-rank: --recall: 'ten' is not an integer$"
+check_err "negative --top" 1 'sb-rank --gold utt2img --top -1 utts.sbt imgs.sbt' '^sb-rank: --top: -1 is out of range 0\.\.1048576$'
+check_err "summary line on stderr" 0 'sb-rank --gold utt2img utts.sbt imgs.sbt' '^sb-rank: [0-9]+ queries, [0-9.]+ s, [0-9.]+ queries/s; [0-9]+ targets$'
+check "--quiet: nothing on stderr" 0 'sb-rank -q --gold utt2img utts.sbt imgs.sbt 2>err.txt >/dev/null && test ! -s err.txt'
 check_err "both lists on stdout" 1 'sb-rank --gold utt2img --ranks - --top 1 utts.sbt imgs.sbt' 'standard output'
 check_err "unwritable ranks file" 2 'sb-rank --gold utt2img --ranks /nonexistent/r utts.sbt imgs.sbt' \
   '/nonexistent/r: cannot open'

@@ -280,3 +280,40 @@ BOOST_AUTO_TEST_CASE(progress_formats) {
   BOOST_TEST(cli::format_rate(40.62) == "40.6");
   BOOST_TEST(cli::format_rate(12345.6) == "12346");
 }
+
+BOOST_AUTO_TEST_CASE(registry_text_with_its_own_metavar) {
+  auto opts = cxxopts::Options("sb-demo", "demo");
+  cli::OptionRegistry reg(opts, "");
+  std::string gold, out = "-";
+  reg.add_text("gold", &gold, "gold table", "FILE");
+  reg.add_text("o,output", &out, "output", "FILE");
+  const std::string help = opts.help();
+  BOOST_TEST(help.find("--gold FILE ") != std::string::npos, help);
+  BOOST_TEST(help.find("-o, --output FILE ") != std::string::npos, help);
+  BOOST_TEST(help.find("output (text, default -)") != std::string::npos, help);
+  std::vector<std::string> args{"sb-demo", "--gold", "g.txt"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  reg.apply(opts.parse(static_cast<int>(argv.size()), argv.data()));
+  BOOST_TEST(gold == "g.txt");
+  BOOST_TEST(out == "-");
+}
+
+BOOST_AUTO_TEST_CASE(help_lists_groups_in_declaration_order_general_last) {
+  const Run r = run({"sb-demo", "--help"}, [](int argc, char** argv) {
+    int a = 1, b = 2;
+    auto opts = cli::make_options("a demonstration tool");
+    cli::OptionRegistry input(opts, "Input");
+    input.add("aa", &a, "first", 0, 9);
+    cli::OptionRegistry features(opts, "Features");
+    features.add("bb", &b, "second", 0, 9);
+    cli::parse(opts, argc, argv);
+    return 0;
+  });
+  BOOST_TEST(r.rc == 0);
+  const auto in = r.out.find(" Input options:"), fe = r.out.find(" Features options:"),
+             ge = r.out.find(" General options:");
+  BOOST_TEST((in != std::string::npos && fe != std::string::npos && ge != std::string::npos));
+  BOOST_TEST(in < fe);
+  BOOST_TEST(fe < ge);
+}
