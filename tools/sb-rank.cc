@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "core/strings.h"
 #include "eval/retrieval.h"
 #include "eval/vectors.h"
+#include "io/output_file.h"
 
 namespace {
 
@@ -50,29 +50,11 @@ std::vector<std::size_t> parse_ks(const std::string& spec) {
   return ks;
 }
 
-// A text output: "-" is stdout, anything else a file opened now, so that a
-// bad path fails before the ranking runs.
-struct TextOut {
-  std::unique_ptr<std::ofstream> file;
-  std::ostream* os = nullptr;
-  std::string path;
-  explicit TextOut(const std::string& p) : path(p) {
-    if (p.empty()) return;
-    if (p == "-") {
-      os = &std::cout;
-    } else {
-      file = std::make_unique<std::ofstream>(p);
-      if (!*file) fail(p, ": cannot open for writing");
-      os = file.get();
-    }
-  }
-  void close() {
-    if (file) {
-      file->close();
-      if (!*file) fail(path, ": write failed");
-    }
-  }
-};
+// A text output ("-" is stdout), opened before the ranking runs so that a
+// bad path fails first; a file appears only when complete.
+std::unique_ptr<TextOutputFile> open_text(const std::string& path) {
+  return path.empty() ? nullptr : std::make_unique<TextOutputFile>(path);
+}
 
 int rank_main(int argc, char** argv) {
   RankOptions opt;
@@ -116,7 +98,7 @@ int rank_main(int argc, char** argv) {
   KeyedRows& queries = reverse ? imgs : utts;
   KeyedRows& targets = reverse ? utts : imgs;
   const auto gold = build_gold(table, queries, targets, reverse);
-  TextOut ranks_out(ranks_path), top_out(top_path);
+  auto ranks_out = open_text(ranks_path), top_out = open_text(top_path);
 
   normalize_rows(queries.data.data(), queries.size(), queries.dim);
   normalize_rows(targets.data.data(), targets.size(), targets.dim);
@@ -137,22 +119,22 @@ int rank_main(int argc, char** argv) {
   }
   meter.finish(cat(targets.size(), " targets"));
 
-  if (ranks_out.os) {
-    auto& os = *ranks_out.os;
+  if (ranks_out) {
+    auto& os = ranks_out->stream();
     os << std::setprecision(7);
     for (std::size_t q = 0; q < ranks.size(); ++q)
       os << queries.keys[q] << ' ' << ranks[q].rank << ' ' << targets.keys[ranks[q].best_gold]
          << ' ' << ranks[q].gold_score << '\n';
-    ranks_out.close();
+    ranks_out->commit();
   }
-  if (top_out.os) {
-    auto& os = *top_out.os;
+  if (top_out) {
+    auto& os = top_out->stream();
     os << std::setprecision(7);
     for (std::size_t q = 0; q < ranks.size(); ++q)
       for (std::size_t p = 0; p < ranks[q].top.size(); ++p)
         os << queries.keys[q] << ' ' << p + 1 << ' ' << targets.keys[ranks[q].top[p].target] << ' '
            << ranks[q].top[p].score << '\n';
-    top_out.close();
+    top_out->commit();
   }
   const RankSummary s = summarize(ranks, targets.size(), opt.ks);
   summary_os << "queries\t" << s.queries << '\n' << "targets\t" << s.targets << '\n';

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <iostream>
 
 #include "core/diag.h"
 #include "core/error.h"
@@ -159,6 +161,67 @@ void OutputFile::commit() {
   temp_.clear();
   release_slot(slot_index_);
   slot_index_ = -1;
+}
+
+class TextOutputFile::Buffer : public std::streambuf {
+ public:
+  explicit Buffer(OutputFile& f) : file_(f), bytes_(1 << 16) { setp(bytes_.data(), bytes_.data() + bytes_.size()); }
+  // Writes what is buffered; an sb::Error from OutputFile is kept for
+  // commit() to rethrow (streams swallow exceptions into badbit).
+  bool drain() {
+    const std::size_t n = static_cast<std::size_t>(pptr() - pbase());
+    if (n == 0 || error_) return !error_;
+    try {
+      file_.write_all(pbase(), n);
+    } catch (...) {
+      error_ = std::current_exception();
+      return false;
+    }
+    setp(bytes_.data(), bytes_.data() + bytes_.size());
+    return true;
+  }
+  std::exception_ptr error() const { return error_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return drain() ? 0 : -1; }
+
+ private:
+  OutputFile& file_;
+  std::vector<char> bytes_;
+  std::exception_ptr error_;
+};
+
+TextOutputFile::TextOutputFile(const std::string& path) {
+  if (path == "-") {
+    os_ = &std::cout;
+    return;
+  }
+  file_ = std::make_unique<OutputFile>(path);
+  buf_ = std::make_unique<Buffer>(*file_);
+  own_ = std::make_unique<std::ostream>(buf_.get());
+  os_ = own_.get();
+}
+
+TextOutputFile::~TextOutputFile() = default;  // not committed: the file's temporary goes
+
+void TextOutputFile::commit() {
+  if (!file_) {
+    std::cout.flush();
+    if (!std::cout) fail("<stdout>: write failed");
+    return;
+  }
+  own_->flush();
+  if (auto e = buf_->error()) std::rethrow_exception(e);
+  if (!*own_) fail(file_->name(), ": write failed");
+  file_->commit();
 }
 
 void remove_partial_outputs_on_signal() {

@@ -11,7 +11,11 @@
 // (kill -9: no cleanup could run) is removed, with a warning, when the next
 // run opens that output.
 #pragma once
+#include <memory>
+#include <ostream>
+#include <streambuf>
 #include <string>
+#include <vector>
 
 namespace sb {
 
@@ -42,6 +46,24 @@ class OutputFile {
   bool own_fd_ = false;
   bool slot_ = false;
   int slot_index_ = -1;
+};
+
+// A text output with the same guarantee, as a std::ostream: "-" writes to
+// standard output (through std::cout, flushed by commit()), a file appears
+// only on commit(). Bytes go out in 64 KiB pieces, so memory stays flat.
+class TextOutputFile {
+ public:
+  explicit TextOutputFile(const std::string& path);
+  ~TextOutputFile();
+  std::ostream& stream() { return *os_; }
+  void commit();  // throws sb::Error naming the file on any write failure
+
+ private:
+  class Buffer;
+  std::unique_ptr<OutputFile> file_;
+  std::unique_ptr<Buffer> buf_;
+  std::unique_ptr<std::ostream> own_;
+  std::ostream* os_ = nullptr;
 };
 
 // Installs SIGINT, SIGTERM and SIGHUP handlers that remove every open

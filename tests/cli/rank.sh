@@ -29,6 +29,9 @@ check "ranks file" 0 'sb-rank --gold utt2img --ranks ranks.txt --threads 1 utts.
 printf 'u1 2 i3\nu2 4 i4\nu3 1 i4\nu4 3 i2\nu5 1 i1\n' >want_ranks
 cut -d' ' -f1-3 ranks.txt >got_ranks
 same_files "ranks: query rank gold" want_ranks got_ranks
+check "ranks file: no temporary left" 0 '! ls ranks.txt.tmp.* 2>/dev/null'
+check_err "a full disk under --top-out is an error naming it" 2 \
+  'sb-rank --gold utt2img --top 2 --top-out /dev/full utts.sbt imgs.sbt' '/dev/full: write failed'
 check_out "ranks to stdout, summary to stderr" 0 \
   'sb-rank --gold utt2img --ranks - utts.sbt imgs.sbt 2>err && grep -q "^medr	2$" err' '^u2 4 i4 0$'
 check "top-2 lists" 0 'sb-rank --gold utt2img --top 2 --top-out top.txt utts.sbt imgs.sbt'
