@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "backend/backend.h"
 #include "cli/cli.h"
@@ -64,6 +66,7 @@ class TextReader {
       in_ = &file_;
     }
   }
+  std::size_t line() const { return line_; }
   bool next(std::string& key, std::string& text) {
     std::string line;
     while (std::getline(*in_, line)) {
@@ -72,6 +75,8 @@ class TextReader {
       if (!split_key(line, k, rest)) continue;
       if (!valid_utf8(line)) fail(path_, ": line ", line_, ": not valid UTF-8");
       if (rest.empty()) fail(path_, ": line ", line_, " (", k, "): no caption after the key");
+      // A key the output archive could not hold is the input's fault: say so here.
+      if (const std::string why = key_problem(k); !why.empty()) fail(path_, ": line ", line_, ": ", why);
       key.assign(k);
       text.assign(rest);
       return true;
@@ -216,11 +221,19 @@ int embed_main(int argc, char** argv) {
     images.clear();
   };
 
+  // Where each key was first seen: a second record of one key is the
+  // input's error (it would otherwise reach the output as a duplicate).
+  std::unordered_map<std::string, std::size_t> first_seen;
+  auto claim = [&](const std::string& k, std::size_t at, const char* unit) {
+    const auto [it, fresh] = first_seen.emplace(k, at);
+    if (!fresh) fail(in_name, ": ", unit, " ", at, " (", k, "): duplicate key (first at ", unit, " ", it->second, ")");
+  };
   Record rec;
   std::string key, text;
   while (true) {
     if (kind == Input::Text) {
       if (!table->next(key, text)) break;
+      claim(key, table->line(), "line");
       keys.push_back(key);
       texts.push_back(vocab.encode(text));
     } else {
@@ -228,6 +241,12 @@ int embed_main(int argc, char** argv) {
       const auto n = archive->records_read();
       const Tensor& t = rec.tensor;
       if (t.dtype() == DType::Text) fail(in_name, ": record ", n, " (", rec.key, "): text record, expected numbers");
+      claim(rec.key, n, "record");
+      // NaN or infinite inputs would become NaN embeddings with exit 0.
+      const auto finite = [&](const std::vector<float>& v) {
+        for (std::size_t i = 0; i < v.size(); ++i)
+          if (!std::isfinite(v[i])) fail(in_name, ": record ", n, " (", rec.key, "): element ", i, " is ", v[i]);
+      };
       if (kind == Input::Speech) {
         if (t.rank() != 2 || t.dim(1) != mo.feat_dim)
           fail(in_name, ": record ", n, " (", rec.key, "): shape ", t.shape_string(), ", the model wants frames x ",
@@ -235,12 +254,14 @@ int embed_main(int argc, char** argv) {
         if (t.dim(0) < 1 || m->speech_output_length(static_cast<int>(t.dim(0))) < 1)
           fail(in_name, ": record ", n, " (", rec.key, "): ", t.dim(0), " frames, too short for the model's convolution");
         feats.push_back(t.to_f32());
+        finite(feats.back());
       } else {
         const bool vec = t.rank() == 1 || (t.rank() == 2 && t.dim(0) == 1);
         if (!vec || static_cast<std::int64_t>(t.numel()) != mo.image_dim)
           fail(in_name, ": record ", n, " (", rec.key, "): shape ", t.shape_string(), ", the model wants a vector of ",
                mo.image_dim);
         const auto v = t.to_f32();
+        finite(v);
         images.insert(images.end(), v.begin(), v.end());
       }
       keys.push_back(rec.key);

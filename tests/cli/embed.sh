@@ -30,6 +30,24 @@ check_err "--frames needs --layer" 1 'sb-embed -m m.sbt -e s2i --frames val/feat
 check_err "layer of the wrong modality" 1 'sb-embed -m m.sbt -e i2s --layer speech:1 val/images.sbt' 'speech encoder'
 check_err "cuda is reported as unavailable" 2 'sb-embed -m m.sbt -e s2i --device cuda val/feats.sbt' 'CUDA backend is not available'
 check_err "the 1-task model has no t2i" 2 'sb-embed -m m1.sbt -e t2i val/text' 'has no t2i encoder'
+# Bad inputs are blamed on the input, by line or record, before the output gets them.
+check_err "duplicate caption keys" 2 "printf 'u1 a dog\\nu1 a cat\\n' | sb-embed -m m.sbt -e t2i > /dev/null" \
+  '^sb-embed: stdin: line 2 \(u1\): duplicate key \(first at line 1\)$'
+check_err "a key the archive cannot hold" 2 "printf 'u\\001x a dog\\n' | sb-embed -m m.sbt -e t2i > /dev/null" \
+  '^sb-embed: stdin: line 1: key contains whitespace or a control character$'
+first=$(sb-tensor keys val/feats.sbt | head -n 1)
+check_err "duplicate record keys" 2 'cat val/feats.sbt val/feats.sbt | sb-embed -m m.sbt -e s2i > /dev/null' \
+  "^sb-embed: stdin: record 41 \($first\): duplicate key \(first at record 1\)$"
+/usr/bin/python3 -c '
+import struct
+rows, dim = 20, 13
+vals = [0.1] * (rows * dim); vals[17] = float("nan")
+h = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: (%d, %d), }" % (rows, dim)
+h += " " * (63 - (10 + len(h)) % 64) + "\n"
+open("nan.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + struct.pack("<%df" % len(vals), *vals))
+' && sb-tensor from-npy --key bad nan.npy -o nan.sbt
+check_err "a NaN feature names the record and element" 2 'sb-embed -m m.sbt -e s2i nan.sbt > /dev/null' \
+  '^sb-embed: nan.sbt: record 1 \(bad\): element 17 is nan$'
 check_err "not a model" 2 'sb-embed -m val/images.sbt -e s2i val/feats.sbt' "no 'options' record"
 check_err "images where features are expected" 2 'sb-embed -m m.sbt -e s2i val/images.sbt' \
   'val/images.sbt: record 1 \(img2000\): shape 48, the model wants frames x 13'
