@@ -89,12 +89,17 @@ void print_values(const Tensor& t, int precision) {
     std::cout << t.as_text() << '\n';
     return;
   }
-  const std::vector<float> v = t.to_f32();
+  // Converted in pieces, so memory stays near the record's own size.
   const std::size_t row = t.rank() == 0 ? 1 : static_cast<std::size_t>(t.dim(t.rank() - 1));
+  std::vector<float> v(std::min<std::size_t>(t.numel(), 1 << 16));
   char buf[64];
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, static_cast<double>(v[i]));
-    std::cout << buf << ((row == 0 || (i + 1) % row == 0) ? '\n' : ' ');
+  for (std::size_t at = 0; at < t.numel(); at += v.size()) {
+    const std::size_t n = std::min(v.size(), t.numel() - at);
+    t.to_f32(at, n, v.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      std::snprintf(buf, sizeof buf, "%.*g", precision, static_cast<double>(v[i]));
+      std::cout << buf << ((row == 0 || (at + i + 1) % row == 0) ? '\n' : ' ');
+    }
   }
 }
 

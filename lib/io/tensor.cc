@@ -171,12 +171,12 @@ std::string_view Tensor::as_text() const {
   return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
 }
 
-std::vector<float> Tensor::to_f32() const {
-  const std::size_t n = numel();
-  std::vector<float> out(n);
-  const unsigned char* p = bytes_.data();
+void Tensor::to_f32(std::size_t first, std::size_t n, float* out) const {
+  if (first > numel() || n > numel() - first) fail("to_f32: elements ", first, "+", n, " outside ", numel());
+  if (n == 0) return;  // no memcpy from null data
+  const unsigned char* p = bytes_.data() + first * dtype_size(dtype_);
   switch (dtype_) {
-    case DType::F32: if (n) std::memcpy(out.data(), p, n * 4); break;  // no memcpy from null data
+    case DType::F32: std::memcpy(out, p, n * 4); break;
     case DType::F64: for (std::size_t i = 0; i < n; ++i) { double v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); } break;
     case DType::F16: for (std::size_t i = 0; i < n; ++i) { std::uint16_t v; std::memcpy(&v, p + 2 * i, 2); out[i] = half_to_float(v); } break;
     case DType::I32: for (std::size_t i = 0; i < n; ++i) { std::int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<float>(v); } break;
@@ -184,23 +184,35 @@ std::vector<float> Tensor::to_f32() const {
     case DType::U8: for (std::size_t i = 0; i < n; ++i) out[i] = p[i]; break;
     case DType::Text: fail("a text record has no numeric values");
   }
+}
+
+std::vector<float> Tensor::to_f32() const {
+  if (dtype_ == DType::Text) fail("a text record has no numeric values");
+  std::vector<float> out(numel());
+  to_f32(0, out.size(), out.data());
   return out;
 }
 
 TensorStats tensor_stats(const Tensor& t) {
   TensorStats s;
   if (t.dtype() == DType::Text) return s;
-  const std::vector<float> v = t.to_f32();
+  // Converted in pieces: a 1 GiB u8 record must not become 4 GiB of floats.
+  std::vector<float> v(std::min<std::size_t>(t.numel(), 1 << 16));
   double sum = 0;
   bool first = true;
-  for (float x : v) {
-    if (std::isnan(x)) { ++s.nan; continue; }
-    if (std::isinf(x)) { ++s.inf; continue; }
-    if (first || x < s.min) s.min = x;
-    if (first || x > s.max) s.max = x;
-    first = false;
-    sum += x;
-    ++s.finite;
+  for (std::size_t at = 0; at < t.numel(); at += v.size()) {
+    const std::size_t n = std::min(v.size(), t.numel() - at);
+    t.to_f32(at, n, v.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      const float x = v[i];
+      if (std::isnan(x)) { ++s.nan; continue; }
+      if (std::isinf(x)) { ++s.inf; continue; }
+      if (first || x < s.min) s.min = x;
+      if (first || x > s.max) s.max = x;
+      first = false;
+      sum += x;
+      ++s.finite;
+    }
   }
   s.mean = s.finite ? sum / static_cast<double>(s.finite) : 0.0;
   return s;

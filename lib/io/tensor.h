@@ -63,6 +63,8 @@ class Tensor {
 
   // Any numeric dtype converted to float (i64/f64 may round); Text refuses.
   std::vector<float> to_f32() const;
+  // Elements [first, first + n) converted into out (for bounded memory).
+  void to_f32(std::size_t first, std::size_t n, float* out) const;
 
   // Reuses the allocation when it is large enough (readers call this).
   void reset(DType dtype, std::vector<std::int64_t> shape);

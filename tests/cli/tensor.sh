@@ -115,6 +115,21 @@ else
   skip "terminal refusal" "script(1) not installed"
 fi
 
+# info and cat convert a record to floats in pieces: a 64 MiB u8 record must
+# not cost 256 MiB of floats on top of itself.
+if [ -x /usr/bin/time ] && /usr/bin/python3 -c '
+import struct
+n = 64 << 20
+h = "{\x27descr\x27: \x27|u1\x27, \x27fortran_order\x27: False, \x27shape\x27: (%d,), }" % n
+h += " " * (63 - (10 + len(h)) % 64) + "\n"
+f = open("u8big.npy", "wb"); f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()); f.write(b"\x07" * n)
+' && sb-tensor from-npy --key big u8big.npy -o u8big.sbt && rm -f u8big.npy; then
+  check_out "info of a 64 MiB u8 record stays under 200 MB resident" 0 \
+    "/usr/bin/time -f '%M' sb-tensor info u8big.sbt 2>rss >/dev/null; test \$(tail -1 rss) -lt 204800 && echo bounded" 'bounded'
+else
+  skip "info memory" "/usr/bin/time or python3 missing"
+fi
+
 # Streaming: memory is bounded by the largest record, not the stream.
 if [ -x "$SB_BUILD/tests/sbt_bench" ] && [ -x /usr/bin/time ]; then
   printf 'utt3\n' > k3
