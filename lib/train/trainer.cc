@@ -20,6 +20,7 @@
 #include "train/batching.h"
 #include "train/data.h"
 #include "train/evaluate.h"
+#include "train/run_lock.h"
 
 namespace sb::train {
 
@@ -309,6 +310,7 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
       if (r.key == "options") opt.restore_from_text(r.tensor.as_text(), opt.resume);
   }
   check_writable(opt.output);
+  const RunLock lock(opt.output);  // before anything is written: the log, a checkpoint
 
   Run run(opt, spec, msg, mo.tasks);
   load_data(run.data, spec, run.tasks, msg);

@@ -2,8 +2,9 @@
 # corpus (1-, 2- and 3-task presets, aligned and non-aligned), the model
 # archive, checkpoints, --keep, the TSV log, the --max-frames cap, resume
 # (kill -9 and SIGINT; with the recorded options alone, and with options
-# given again) bit for bit, and checkpoints whose values the run cannot
-# use. Tiny sizes keep the whole file well under a minute on 2 cores.
+# given again) bit for bit, checkpoints whose values the run cannot use, and
+# one run per output. Tiny sizes keep the whole file well under a minute on
+# 2 cores.
 # Helpers (check, check_out, check_err, same_files, skip) come from lib.sh.
 
 PY=${PYTHON:-python3}
@@ -179,11 +180,13 @@ killed_run() {  # DIR
 }
 killed_run rk
 check "killed during epoch 2 (no epoch-2 checkpoint)" 0 '[ -e rk/m.epoch01.sbt ] && [ ! -e rk/m.epoch02.sbt ]'
+check "kill -9 leaves the lock file (its lock died with the run)" 0 '[ -e rk/m.sbt.lock ]'
 check_err "resume from the epoch-1 checkpoint, options given again" 0 \
   "cd rk && sb-train --resume m.epoch01.sbt --data ../train --val ../val --epochs 2 --log-every 1 --threads 1 -o m.sbt" \
   'resuming from m.epoch01.sbt after epoch 1'
 same_files "resumed epoch-2 checkpoint is bit-identical" rs/m.epoch02.sbt rk/m.epoch02.sbt
 same_files "resumed model is bit-identical" rs/m.sbt rk/m.sbt
+check "the resumed run took the killed run's lock over, and removed it at its end" 0 '[ ! -e rk/m.sbt.lock ]'
 killed_run rk2
 check "killed again during epoch 2" 0 '[ -e rk2/m.epoch01.sbt ] && [ ! -e rk2/m.epoch02.sbt ]'
 check_err "after kill -9, --resume alone continues the recorded run" 0 \
@@ -246,6 +249,7 @@ interrupted_run() {  # DIR
 }
 interrupted_run ri; rc=$?
 check "SIGINT exits 130" 0 "[ $rc = 130 ]"
+check "SIGINT removes the lock file" 0 "[ ! -e ri/m.sbt.lock ]"
 check "the interrupted run did not finish" 0 "[ ! -e ri/m.epoch02.sbt ]"
 check_out "SIGINT leaves a checkpoint and prints the command that continues" 0 'cat ri/err' \
   '^sb-train: interrupted; continue with: sb-train --resume m\.interrupted\.sbt$'
@@ -322,3 +326,18 @@ with_field rs/m.epoch01.sbt bad/keep.sbt train.run keep 4294967296
 check_err "the run record is range-checked too" 2 \
   "cd bad && sb-train --resume keep.sbt" "keep\.sbt: train\.run: 'keep' is 4294967296, out of range 0\.\.1000000"
 
+# One run per output: a second sb-train on the same -o is refused at once,
+# naming the first run's lock, and leaves the first run's files alone.
+mkdir -p lk
+(cd lk && exec sb-train $RES --epochs 1 --log m.tsv -o m.sbt 2> err) &
+pid=$!
+for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 1/1 step 3/' lk/err 2>/dev/null && break; sleep 0.002; done
+kill -STOP $pid
+check_err "a second run on the same -o is refused, naming the first run's lock" 2 \
+  "cd lk && timeout 60 sb-train $RES --epochs 1 --log m.tsv -o m.sbt" \
+  "^sb-train: m\.sbt\.lock: another sb-train \(pid $pid\) is training into m\.sbt; wait for it to end, or give another -o$"
+kill -CONT $pid; wait $pid; rc=$?
+check "the first run ends normally" 0 "[ $rc = 0 ] && [ -e lk/m.sbt ]"
+check_out "the log is the first run's alone" 0 'cat lk/m.tsv' '^1	'
+check "its log has one header and one row" 0 '[ "$(wc -l < lk/m.tsv)" = 2 ]'
+check "a normal end removes the lock file" 0 '[ ! -e lk/m.sbt.lock ]'

@@ -1,7 +1,8 @@
 // lib/train: the checkpointable generator, bucketed batching, retrieval
 // metrics, data directories and key matching, data conditions, options
-// text, a short training run that learns and resumes bit for bit, and the
-// checks of every value a checkpoint hands a resumed run.
+// text, a short training run that learns and resumes bit for bit, the
+// checks of every value a checkpoint hands a resumed run, and the lock
+// that keeps two runs off one output.
 #define BOOST_TEST_MODULE train
 #include <boost/test/unit_test.hpp>
 
@@ -28,6 +29,7 @@
 #include "train/evaluate.h"
 #include "train/options.h"
 #include "train/rng.h"
+#include "train/run_lock.h"
 #include "train/trainer.h"
 
 using namespace sb;
@@ -679,3 +681,43 @@ BOOST_AUTO_TEST_CASE(resume_refuses_a_state_the_run_cannot_reach) {
   BOOST_TEST(resume(e1, "epoch_done", "1") == "");
 }
 
+// One run per output: the lock beside it refuses a second run at once,
+// names the holder, and goes away with the run.
+BOOST_AUTO_TEST_CASE(a_second_run_on_one_output_is_refused) {
+  TempDir d;
+  const std::string out = d / "m.sbt";
+  BOOST_TEST(RunLock::path_for(out) == out + ".lock");
+  {
+    RunLock first(out);
+    BOOST_TEST(fs::exists(out + ".lock"));
+    BOOST_TEST(error_of([&] { RunLock second(out); }) ==
+               out + ".lock: another sb-train (pid " + std::to_string(::getpid()) + ") is training into " + out +
+                   "; wait for it to end, or give another -o");
+    TempDir tr;
+    make_corpus(tr, 4, 2, 1);
+    model::ModelOptions mo;
+    mo.tasks = model::TaskSet{true, false, false};
+    mo.hidden = 8;
+    DataSpec spec;
+    spec.data = tr.path.string();
+    TrainOptions o;
+    o.epochs = 1;
+    o.output = out;
+    o.log = d / "m.tsv";
+    BOOST_TEST(error_of([&] { sb::train::train(cpu_backend(), mo, o, spec, Messages{}); }).find("another sb-train") !=
+               std::string::npos);
+    BOOST_TEST(!fs::exists(o.log));  // refused before anything was written
+    BOOST_TEST(fs::exists(out + ".lock"));  // the refused run leaves the holder's lock alone
+  }
+  BOOST_TEST(!fs::exists(out + ".lock"));  // removed at the end of the run
+  // A lock file left by a killed run (its flock died with it) is taken over.
+  write_text(out + ".lock", "999999\n");
+  {
+    RunLock again(out);
+    std::ifstream f(out + ".lock");
+    std::string pid;
+    f >> pid;
+    BOOST_TEST(pid == std::to_string(::getpid()));
+  }
+  BOOST_TEST(!fs::exists(out + ".lock"));
+}
