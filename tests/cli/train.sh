@@ -299,7 +299,7 @@ check_err "an integer past int is refused, not cut to int" 2 \
   "cd bad && sb-train --resume cut.sbt" "^sb-train: cut\.sbt: train\.state: 'epoch_done' is 4294967297, out of range 0\.\.100000$"
 with_field ri/m.interrupted.sbt bad/huge.sbt train.state epoch_done 2147483647
 check_err "epoch_done near INT_MAX is refused (it overflowed the epoch loop)" 2 \
-  "cd bad && timeout 60 sb-train --resume huge.sbt" "huge\.sbt: train\.state: 'epoch_done' is 2147483647, out of range"
+  "cd bad && timeout -s KILL 60 sb-train --resume huge.sbt" "huge\.sbt: train\.state: 'epoch_done' is 2147483647, out of range"
 with_field rs/m.epoch01.sbt bad/past.sbt train.state epoch_done 3
 check_err "epoch_done past the recorded run's epochs" 2 \
   "cd bad && sb-train --resume past.sbt --epochs 5" "past\.sbt: train\.state: 'epoch_done' is 3, past the 2 epochs of the run it records"
@@ -334,7 +334,7 @@ pid=$!
 for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 1/1 step 3/' lk/err 2>/dev/null && break; sleep 0.002; done
 kill -STOP $pid
 check_err "a second run on the same -o is refused, naming the first run's lock" 2 \
-  "cd lk && timeout 60 sb-train $RES --epochs 1 --log m.tsv -o m.sbt" \
+  "cd lk && timeout -s KILL 60 sb-train $RES --epochs 1 --log m.tsv -o m.sbt" \
   "^sb-train: m\.sbt\.lock: another sb-train \(pid $pid\) is training into m\.sbt; wait for it to end, or give another -o$"
 kill -CONT $pid; wait $pid; rc=$?
 check "the first run ends normally" 0 "[ $rc = 0 ] && [ -e lk/m.sbt ]"
