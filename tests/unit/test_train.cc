@@ -676,6 +676,26 @@ BOOST_AUTO_TEST_CASE(resume_refuses_a_state_the_run_cannot_reach) {
   BOOST_TEST(resume(mid, "step", "7") ==
              bad + ": train.state: 'step' is 7, past the end of epoch 1 (6 steps in the batch order it records)");
   BOOST_TEST(resume(mid, "step", "4294967297") == bad + ": train.state: 'step' is 4294967297, out of range 0..2147483647");
+  // The records beside train.state too: a generator state of zeros (every
+  // draw 0, the data never shuffled), a batch larger than --batch.
+  auto resume_with = [&](const std::string& from, const std::string& key, const Tensor& t) {
+    ArchiveWriter w(bad);
+    for (const Record& r : read_archive(from)) w.write(r.key, r.key == key ? t : r.tensor);
+    w.close();
+    TrainOptions r = from == mid ? again : o;
+    r.resume = bad;
+    return error_of([&] { sb::train::train(cpu_backend(), mo, r, spec, Messages{}); });
+  };
+  const std::int64_t zeros[4] = {0, 0, 0, 0}, four = 4;
+  BOOST_TEST(resume_with(e1, "rng.si", Tensor(DType::I64, {four}, zeros)) ==
+             bad + ": record 'rng.si': an all-zero generator state");
+  std::vector<std::int32_t> sizes;
+  for (const Record& r : read_archive(mid))
+    if (r.key == "order.si.sizes") sizes.assign(r.tensor.i32(), r.tensor.i32() + r.tensor.numel());
+  BOOST_REQUIRE(sizes.size() == 6u);
+  sizes[0] += sizes[1], sizes[1] = 0;  // same examples, one batch of 8
+  BOOST_TEST(resume_with(mid, "order.si.sizes", Tensor(DType::I32, {6}, sizes.data())) ==
+             bad + ": record 'order.si.sizes': batch 1 has 8 examples, outside 2..4 (--batch)");
   // The checked values pass: the last step of the epoch, and the real state.
   BOOST_TEST(resume(mid, "step", "6") == "");
   BOOST_TEST(resume(e1, "epoch_done", "1") == "");
