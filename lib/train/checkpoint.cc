@@ -1,5 +1,6 @@
 #include "train/checkpoint.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -32,9 +33,9 @@ const Record* find_record(const std::vector<Record>& recs, const std::string& ke
 }  // namespace
 
 void State::Register(OptionsItf& o) {
-  o.add("epoch_done", &epoch_done, "epochs completed", 0, INT_MAX);
+  o.add("epoch_done", &epoch_done, "epochs completed", 0, kMaxEpochs);
   o.add("step", &step, "next step of the current epoch", 0, INT_MAX);
-  o.add("best_epoch", &best_epoch, "epoch with the best validation R@10", 0, INT_MAX);
+  o.add("best_epoch", &best_epoch, "epoch with the best validation R@10", 0, kMaxEpochs);
   o.add("best_r10", &best_r10, "its R@10 (-1: none yet)", -1, 1);
   o.add("data", &data, "fingerprint of the training examples");
   for (Task t : model::kTaskOrder)
@@ -104,9 +105,10 @@ Checkpoint Checkpoint::read(const std::string& path) {
   return c;
 }
 
-void restore_state(const Checkpoint& c, const model::TaskSet& tasks, Optimisers& opt, State& st,
-                   const std::array<std::size_t, 3>& examples) {
+void restore_state(const Checkpoint& c, const model::TaskSet& tasks, const TrainOptions& run, Optimisers& opt,
+                   State& st, const std::array<std::size_t, 3>& examples) {
   const std::string& where = c.path;
+  const std::string in_state = where + ": train.state";
   const auto& recs = c.records;
   const Record* s = find_record(recs, "train.state");
   if (!s || s->tensor.dtype() != DType::Text)
@@ -116,10 +118,22 @@ void restore_state(const Checkpoint& c, const model::TaskSet& tasks, Optimisers&
     const auto kv = model::parse_options_text(text);
     State probe;
     for (const auto& kv_probe : option_values([&](OptionsItf& r) { probe.Register(r); }))
-      if (!kv.count(kv_probe.first)) fail(where, ": train.state: missing '", kv_probe.first, "'");
-    read_options_record([&](OptionsItf& r) { st.Register(r); }, text, where + ": train.state");
+      if (!kv.count(kv_probe.first)) fail(in_state, ": missing '", kv_probe.first, "'");
+    read_options_record([&](OptionsItf& r) { st.Register(r); }, text, in_state);  // ranges checked
   }
-  if (st.epoch_done < 0 || st.step < 0) fail(where, ": train.state: negative epoch or step");
+  // The position must be one the run the checkpoint records can reach: a
+  // run of E epochs checkpoints after epochs 1..E and inside epochs 1..E.
+  if (const Record* r = find_record(recs, "train.run"); r && r->tensor.dtype() == DType::Text) {
+    TrainOptions rt;
+    DataSpec rd;
+    read_run_record(r->tensor.as_text(), where, rt, rd);
+    if (st.epoch_done > rt.epochs || (st.step > 0 && st.epoch_done == rt.epochs))
+      fail(in_state, ": 'epoch_done' is ", st.epoch_done, st.step > 0 ? cat(" (inside epoch ", st.epoch_done + 1, ")") : "",
+           ", past the ", rt.epochs, " epochs of the run it records");
+  }
+  if (st.best_epoch > st.epoch_done)
+    fail(in_state, ": 'best_epoch' is ", st.best_epoch, ", after the ", st.epoch_done, " epochs done ('epoch_done')");
+  int steps = run.max_steps > 0 ? run.max_steps : INT_MAX;  // the epoch's step count, as begin_epoch() counts
   for (Task t : model::kTaskOrder) {
     if (!tasks.has(t)) continue;
     const std::string name = model::task_name(t);
@@ -133,6 +147,9 @@ void restore_state(const Checkpoint& c, const model::TaskSet& tasks, Optimisers&
       fail(where, ": record 'rng.", name, "' missing or not 4 i64 words");
     std::array<std::uint64_t, 4> words;
     std::memcpy(words.data(), r->tensor.bytes(), sizeof words);
+    // xoshiro256** never leaves the all-zero state: every draw would be 0.
+    if (words[0] == 0 && words[1] == 0 && words[2] == 0 && words[3] == 0)
+      fail(where, ": record 'rng.", name, "': an all-zero generator state");
     opt.rng[idx(t)].set_state(words);
     if (st.step > 0) {
       const Record* o = find_record(recs, "order." + name);
@@ -144,8 +161,11 @@ void restore_state(const Checkpoint& c, const model::TaskSet& tasks, Optimisers&
       std::size_t pos = 0;
       const std::size_t n = examples[idx(t)];
       for (std::size_t b = 0; b < z->tensor.numel(); ++b) {
+        if (sizes[b] < 2 || sizes[b] > run.batch)
+          fail(where, ": record 'order.", name, ".sizes': batch ", b + 1, " has ", sizes[b],
+               " examples, outside 2..", run.batch, " (--batch)");
         const auto len = static_cast<std::size_t>(sizes[b]);
-        if (sizes[b] < 1 || pos + len > o->tensor.numel())
+        if (pos + len > o->tensor.numel())
           fail(where, ": record 'order.", name, "': batch sizes do not add up");
         Batch batch(flat + pos, flat + pos + len);
         for (int i : batch)
@@ -155,8 +175,15 @@ void restore_state(const Checkpoint& c, const model::TaskSet& tasks, Optimisers&
         st.order[idx(t)].push_back(std::move(batch));
         pos += len;
       }
+      if (pos != o->tensor.numel()) fail(where, ": record 'order.", name, "': batch sizes do not add up");
+      steps = std::min(steps, static_cast<int>(std::min<std::size_t>(st.order[idx(t)].size(), INT_MAX)));
     }
   }
+  // step == steps is a checkpoint taken after the epoch's last step, before
+  // its end; past that, the epoch would "end" with batches never trained.
+  if (st.step > steps)
+    fail(in_state, ": 'step' is ", st.step, ", past the end of epoch ", st.epoch_done + 1, " (", steps,
+         " steps in the batch order it records)");
 }
 
 RecordedRun read_recorded_run(const std::string& checkpoint) {

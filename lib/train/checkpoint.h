@@ -62,10 +62,16 @@ struct Checkpoint {
   model::ModelOptions model;
   static Checkpoint read(const std::string& path);  // sb::Error when not an sb-train checkpoint
 };
-// Restores State, Adam and generators; the batch order is checked against
-// the `examples` counts of each task (by model::Task index).
-void restore_state(const Checkpoint& c, const model::TaskSet& tasks, Optimisers& o, State& st,
-                   const std::array<std::size_t, 3>& examples);
+// Restores State, Adam and generators of the run `run` (its batch size and
+// --max-steps). Nothing read is used unchecked (sb::Error naming the
+// checkpoint, the record and the field): every value within its registered
+// range (State::Register); epoch_done within the epochs of the run the
+// checkpoint records, best_epoch not after it, a mid-epoch step not past
+// the end of its epoch (the step count of the batch order record); batch
+// sizes within 2..batch and examples within the `examples` counts of each
+// task (by model::Task index); a generator state not all zero.
+void restore_state(const Checkpoint& c, const model::TaskSet& tasks, const TrainOptions& run, Optimisers& o,
+                   State& st, const std::array<std::size_t, 3>& examples);
 
 // The options a checkpoint records (model record and run record), read
 // record by record up to "train.state", without the Adam state.

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -72,30 +73,35 @@ class ValueWriter : public OptionsItf {
 };
 
 // Sets fields from "key value" text; keys not in the text keep their value.
+// Every value is checked against its registered range (or choices) before it
+// is stored: a record is input like any other, and an integer is read as 64
+// bits and refused out of range, never cut to int ("epoch_done 4294967297"
+// must not read as 1); NaN and Inf are outside every range.
 class ValueReader : public OptionsItf {
  public:
   ValueReader(std::string_view text, const std::string& where) : kv_(model::parse_options_text(text)), where_(where) {}
 
-  void add(const std::string& n, int* v, const std::string&, long long, long long) override {
-    if (auto* s = get(n)) *v = static_cast<int>(integer(n, *s));
+  void add(const std::string& n, int* v, const std::string&, long long lo, long long hi) override {
+    if (auto* s = get(n)) *v = static_cast<int>(in_range(n, *s, integer(n, *s), lo, hi));
   }
-  void add(const std::string& n, long long* v, const std::string&, long long, long long) override {
-    if (auto* s = get(n)) *v = integer(n, *s);
+  void add(const std::string& n, long long* v, const std::string&, long long lo, long long hi) override {
+    if (auto* s = get(n)) *v = in_range(n, *s, integer(n, *s), lo, hi);
   }
-  void add(const std::string& n, std::uint64_t* v, const std::string&, std::uint64_t, std::uint64_t) override {
+  void add(const std::string& n, std::uint64_t* v, const std::string&, std::uint64_t lo, std::uint64_t hi) override {
     if (auto* s = get(n)) {
       errno = 0;
       char* end = nullptr;
       const unsigned long long x = std::strtoull(s->c_str(), &end, 10);
       if (s->empty() || (*s)[0] == '-' || *end || errno) bad(n, *s);
+      if (x < lo || x > hi) out_of_range(n, *s, std::to_string(lo), std::to_string(hi));
       *v = x;
     }
   }
-  void add(const std::string& n, double* v, const std::string&, double, double) override {
-    if (auto* s = get(n)) *v = real(n, *s);
+  void add(const std::string& n, double* v, const std::string&, double lo, double hi) override {
+    if (auto* s = get(n)) *v = in_range(n, *s, real(n, *s), lo, hi);
   }
-  void add(const std::string& n, float* v, const std::string&, double, double) override {
-    if (auto* s = get(n)) *v = static_cast<float>(real(n, *s));
+  void add(const std::string& n, float* v, const std::string&, double lo, double hi) override {
+    if (auto* s = get(n)) *v = static_cast<float>(in_range(n, *s, real(n, *s), lo, hi));
   }
   void add(const std::string& n, bool* v, const std::string&) override {
     if (auto* s = get(n)) {
@@ -106,8 +112,11 @@ class ValueReader : public OptionsItf {
   void add(const std::string& n, std::string* v, const std::string&) override {
     if (auto* s = get(n)) *v = *s;
   }
-  void add(const std::string& n, std::string* v, const std::string&, const std::vector<std::string>&) override {
-    if (auto* s = get(n)) *v = *s;
+  void add(const std::string& n, std::string* v, const std::string&, const std::vector<std::string>& choices) override {
+    if (auto* s = get(n)) {
+      if (std::find(choices.begin(), choices.end(), *s) == choices.end()) bad(n, *s);
+      *v = *s;
+    }
   }
 
  private:
@@ -117,6 +126,18 @@ class ValueReader : public OptionsItf {
   }
   [[noreturn]] void bad(const std::string& n, const std::string& s) const {
     fail(where_, ": '", long_name(n), "' is '", s, "', not a valid value");
+  }
+  [[noreturn]] void out_of_range(const std::string& n, const std::string& s, const std::string& lo,
+                                 const std::string& hi) const {
+    fail(where_, ": '", long_name(n), "' is ", s, ", out of range ", lo, "..", hi);
+  }
+  long long in_range(const std::string& n, const std::string& s, long long x, long long lo, long long hi) const {
+    if (x < lo || x > hi) out_of_range(n, s, std::to_string(lo), std::to_string(hi));
+    return x;
+  }
+  double in_range(const std::string& n, const std::string& s, double x, double lo, double hi) const {
+    if (!(x >= lo && x <= hi)) out_of_range(n, s, shown(lo), shown(hi));  // NaN fails both
+    return x;
   }
   long long integer(const std::string& n, const std::string& s) const {
     try {
@@ -187,7 +208,7 @@ std::function<void(OptionsItf&)> both(TrainOptions& t, DataSpec& d) {
 void TrainOptions::Register(OptionsItf& o) {
   o.add("o,output", &output,
         "the trained model (required): the best epoch; checkpoints MODEL.epochNN.sbt beside it");
-  o.add("epochs", &epochs, "training epochs", 1, 100000);
+  o.add("epochs", &epochs, "training epochs", 1, kMaxEpochs);
   o.add("batch", &batch, "batch size per task (the loss needs negatives: at least 2)", 2, 65536);
   o.add("lr", &lr, "Adam learning rate", 1e-12, 10);
   o.add("clip", &clip, "gradient clipping: max L2 norm per task step", 1e-12, 1e30);

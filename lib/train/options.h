@@ -20,6 +20,10 @@
 
 namespace sb::train {
 
+// The most epochs a run may have (--epochs); a checkpoint's epoch counts
+// are held to it too.
+inline constexpr int kMaxEpochs = 100000;
+
 struct TrainOptions {
   std::string output;        // the model (best epoch); checkpoints beside it
   int epochs = 25;

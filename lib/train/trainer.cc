@@ -20,6 +20,7 @@
 #include "train/batching.h"
 #include "train/data.h"
 #include "train/evaluate.h"
+#include "train/run_lock.h"
 
 namespace sb::train {
 
@@ -309,6 +310,7 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
       if (r.key == "options") opt.restore_from_text(r.tensor.as_text(), opt.resume);
   }
   check_writable(opt.output);
+  const RunLock lock(opt.output);  // before anything is written: the log, a checkpoint
 
   Run run(opt, spec, msg, mo.tasks);
   load_data(run.data, spec, run.tasks, msg);
@@ -323,7 +325,7 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
     std::array<std::size_t, 3> examples{0, 0, 0};
     for (Task t : model::kTaskOrder)
       if (run.tasks.has(t)) examples[idx(t)] = run.data.train[idx(t)]->size();
-    restore_state(ckpt, run.tasks, run.optim, st, examples);
+    restore_state(ckpt, run.tasks, opt, run.optim, st, examples);
     ckpt = Checkpoint{};
     if (st.data != data_print)
       fail(opt.resume, ": the checkpoint was trained on other data (examples ", st.data, ", now ", data_print, ")");
@@ -334,7 +336,7 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
   describe(*run.model, mo, run.data, msg);
 
   TrainLog log(opt.log, !opt.resume.empty(), run.tasks);
-  if (st.epoch_done >= opt.epochs && st.step == 0)
+  if (st.epoch_done >= opt.epochs)  // mid-epoch too: that epoch is past the run's end
     usage_fail("--resume: ", opt.resume, " already holds ", st.epoch_done, " epochs; give --epochs above that");
   Progress progress(opt, msg, run.tasks);
   bool validated[3];

@@ -1,8 +1,10 @@
 # sb-train: usage errors, data errors, learning on a synthetic grounded
 # corpus (1-, 2- and 3-task presets, aligned and non-aligned), the model
-# archive, checkpoints, --keep, the TSV log, the --max-frames cap, and resume
+# archive, checkpoints, --keep, the TSV log, the --max-frames cap, resume
 # (kill -9 and SIGINT; with the recorded options alone, and with options
-# given again) bit for bit. Tiny sizes keep the whole file well under a minute on 2 cores.
+# given again) bit for bit, checkpoints whose values the run cannot use, and
+# one run per output. Tiny sizes keep the whole file well under a minute on
+# 2 cores.
 # Helpers (check, check_out, check_err, same_files, skip) come from lib.sh.
 
 PY=${PYTHON:-python3}
@@ -178,11 +180,13 @@ killed_run() {  # DIR
 }
 killed_run rk
 check "killed during epoch 2 (no epoch-2 checkpoint)" 0 '[ -e rk/m.epoch01.sbt ] && [ ! -e rk/m.epoch02.sbt ]'
+check "kill -9 leaves the lock file (its lock died with the run)" 0 '[ -e rk/m.sbt.lock ]'
 check_err "resume from the epoch-1 checkpoint, options given again" 0 \
   "cd rk && sb-train --resume m.epoch01.sbt --data ../train --val ../val --epochs 2 --log-every 1 --threads 1 -o m.sbt" \
   'resuming from m.epoch01.sbt after epoch 1'
 same_files "resumed epoch-2 checkpoint is bit-identical" rs/m.epoch02.sbt rk/m.epoch02.sbt
 same_files "resumed model is bit-identical" rs/m.sbt rk/m.sbt
+check "the resumed run took the killed run's lock over, and removed it at its end" 0 '[ ! -e rk/m.sbt.lock ]'
 killed_run rk2
 check "killed again during epoch 2" 0 '[ -e rk2/m.epoch01.sbt ] && [ ! -e rk2/m.epoch02.sbt ]'
 check_err "after kill -9, --resume alone continues the recorded run" 0 \
@@ -245,6 +249,7 @@ interrupted_run() {  # DIR
 }
 interrupted_run ri; rc=$?
 check "SIGINT exits 130" 0 "[ $rc = 130 ]"
+check "SIGINT removes the lock file" 0 "[ ! -e ri/m.sbt.lock ]"
 check "the interrupted run did not finish" 0 "[ ! -e ri/m.epoch02.sbt ]"
 check_out "SIGINT leaves a checkpoint and prints the command that continues" 0 'cat ri/err' \
   '^sb-train: interrupted; continue with: sb-train --resume m\.interrupted\.sbt$'
@@ -256,3 +261,83 @@ check "SIGINT again exits 130, mid-epoch" 0 "[ $rc = 130 ] && [ ! -e ri2/m.epoch
 check "after SIGINT, the printed command alone continues" 0 "cd ri2 && sb-train --resume m.interrupted.sbt"
 same_files "SIGINT, --resume alone: epoch-2 checkpoint bit-identical" rs/m.epoch02.sbt ri2/m.epoch02.sbt
 same_files "SIGINT, --resume alone: model bit-identical" rs/m.sbt ri2/m.sbt
+
+# A checkpoint is input: every value of its records is checked before the
+# run uses it, and a refusal names the checkpoint and the field (exit 2).
+# with_field IN OUT RECORD FIELD VALUE: IN with the line of FIELD in the
+# text record RECORD set to VALUE (the record goes out as a 0-d .npy
+# string, is edited, and is merged back in its place).
+with_field() {
+  sb-tensor keys "$1" > "$2.keys" &&
+    awk -v k="$3" '$0 == k { exit } { print }' "$2.keys" > "$2.before" &&
+    awk -v k="$3" 'seen { print } $0 == k { seen = 1 }' "$2.keys" > "$2.after" &&
+    sb-tensor select -k "$2.before" "$1" > "$2.a" && sb-tensor select -k "$2.after" "$1" > "$2.c" &&
+    sb-tensor to-npy --key "$3" "$1" -o "$2.npy" &&
+    "$PY" - "$2.npy" "$4" "$5" <<'PY' &&
+import struct, sys
+path, field, value = sys.argv[1:]
+b = open(path, "rb").read()
+n = struct.unpack("<H", b[8:10])[0]
+lines = b[10 + n:].rstrip(b"\0").decode().split("\n")
+hits = [i for i, l in enumerate(lines) if l.split(" ")[0] == field]
+assert len(hits) == 1, field
+lines[hits[0]] = field + " " + value
+text = "\n".join(lines).encode()
+hdr = "{'descr': '|S%d', 'fortran_order': False, 'shape': (), }" % max(len(text), 1)
+hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + text)
+PY
+    sb-tensor from-npy --key "$3" "$2.npy" -o "$2.b" && sb-tensor merge "$2.a" "$2.b" "$2.c" -o "$2" &&
+    [ "$(sb-tensor keys "$2")" = "$(cat "$2.keys")" ] && rm -f "$2".keys "$2".before "$2".after "$2".[abc] "$2".npy ||
+    echo "FAIL  could not make $2"
+}
+mkdir -p bad
+# rs/m.epoch01.sbt: after epoch 1 of a 2-epoch run; ri/m.interrupted.sbt:
+# after step 3 of 75 of epoch 1 (both with -o m.sbt --data ../train).
+with_field rs/m.epoch01.sbt bad/cut.sbt train.state epoch_done 4294967297
+check_err "an integer past int is refused, not cut to int" 2 \
+  "cd bad && sb-train --resume cut.sbt" "^sb-train: cut\.sbt: train\.state: 'epoch_done' is 4294967297, out of range 0\.\.100000$"
+with_field ri/m.interrupted.sbt bad/huge.sbt train.state epoch_done 2147483647
+check_err "epoch_done near INT_MAX is refused (it overflowed the epoch loop)" 2 \
+  "cd bad && timeout -s KILL 60 sb-train --resume huge.sbt" "huge\.sbt: train\.state: 'epoch_done' is 2147483647, out of range"
+with_field rs/m.epoch01.sbt bad/past.sbt train.state epoch_done 3
+check_err "epoch_done past the recorded run's epochs" 2 \
+  "cd bad && sb-train --resume past.sbt --epochs 5" "past\.sbt: train\.state: 'epoch_done' is 3, past the 2 epochs of the run it records"
+with_field ri/m.interrupted.sbt bad/after.sbt train.state epoch_done 2
+check_err "a mid-epoch checkpoint inside an epoch after the run's last" 2 \
+  "cd bad && sb-train --resume after.sbt" "after\.sbt: train\.state: 'epoch_done' is 2 \(inside epoch 3\), past the 2 epochs"
+with_field rs/m.epoch01.sbt bad/best.sbt train.state best_epoch 2
+check_err "best_epoch after epoch_done" 2 \
+  "cd bad && sb-train --resume best.sbt" "best\.sbt: train\.state: 'best_epoch' is 2, after the 1 epochs done"
+with_field rs/m.epoch01.sbt bad/nan.sbt train.state best_r10 nan
+check_err "best_r10 nan is refused (it never let a model be written)" 2 \
+  "cd bad && sb-train --resume nan.sbt" "nan\.sbt: train\.state: 'best_r10' is nan, out of range -1\.\.1"
+check "the refused runs wrote nothing" 0 '[ -z "$(ls bad | grep "^m\.")" ]'
+with_field ri/m.interrupted.sbt bad/inf.sbt train.state loss_sum.si inf
+check_err "a loss sum of inf is refused" 2 \
+  "cd bad && sb-train --resume inf.sbt" "inf\.sbt: train\.state: 'loss_sum\.si' is inf, out of range"
+with_field ri/m.interrupted.sbt bad/step.sbt train.state step 76
+check_err "a step past the end of the epoch's batch order" 2 \
+  "cd bad && sb-train --resume step.sbt" "step\.sbt: train\.state: 'step' is 76, past the end of epoch 1 \(75 steps in the batch order it records\)"
+with_field ri/m.interrupted.sbt bad/step64.sbt train.state step 4294967299
+check_err "a 64-bit step is refused, not cut to 3" 2 \
+  "cd bad && sb-train --resume step64.sbt" "step64\.sbt: train\.state: 'step' is 4294967299, out of range 0\.\.2147483647"
+with_field rs/m.epoch01.sbt bad/keep.sbt train.run keep 4294967296
+check_err "the run record is range-checked too" 2 \
+  "cd bad && sb-train --resume keep.sbt" "keep\.sbt: train\.run: 'keep' is 4294967296, out of range 0\.\.1000000"
+
+# One run per output: a second sb-train on the same -o is refused at once,
+# naming the first run's lock, and leaves the first run's files alone.
+mkdir -p lk
+(cd lk && exec sb-train $RES --epochs 1 --log m.tsv -o m.sbt 2> err) &
+pid=$!
+for _ in $(seq 1 3000); do grep -q '^sb-train: epoch 1/1 step 3/' lk/err 2>/dev/null && break; sleep 0.002; done
+kill -STOP $pid
+check_err "a second run on the same -o is refused, naming the first run's lock" 2 \
+  "cd lk && timeout -s KILL 60 sb-train $RES --epochs 1 --log m.tsv -o m.sbt" \
+  "^sb-train: m\.sbt\.lock: another sb-train \(pid $pid\) is training into m\.sbt; wait for it to end, or give another -o$"
+kill -CONT $pid; wait $pid; rc=$?
+check "the first run ends normally" 0 "[ $rc = 0 ] && [ -e lk/m.sbt ]"
+check_out "the log is the first run's alone" 0 'cat lk/m.tsv' '^1	'
+check "its log has one header and one row" 0 '[ "$(wc -l < lk/m.tsv)" = 2 ]'
+check "a normal end removes the lock file" 0 '[ ! -e lk/m.sbt.lock ]'

@@ -1,6 +1,8 @@
 // lib/train: the checkpointable generator, bucketed batching, retrieval
 // metrics, data directories and key matching, data conditions, options
-// text, and a short training run that learns and resumes bit for bit.
+// text, a short training run that learns and resumes bit for bit, the
+// checks of every value a checkpoint hands a resumed run, and the lock
+// that keeps two runs off one output.
 #define BOOST_TEST_MODULE train
 #include <boost/test/unit_test.hpp>
 
@@ -9,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <fstream>
@@ -26,6 +29,7 @@
 #include "train/evaluate.h"
 #include "train/options.h"
 #include "train/rng.h"
+#include "train/run_lock.h"
 #include "train/trainer.h"
 
 using namespace sb;
@@ -568,4 +572,172 @@ BOOST_AUTO_TEST_CASE(skipped_items_name_the_first_few) {
   two.add("a");
   two.add("b");
   BOOST_TEST(two.note("x") == "2 x (first: a, b)");
+}
+
+// Every value of a checkpoint's records is checked against its registered
+// range before it is stored: a 64-bit integer is never cut to int, and NaN
+// or Inf is outside every range.
+BOOST_AUTO_TEST_CASE(records_are_range_checked_when_read) {
+  auto read_state = [](const std::string& text) {
+    State st;
+    return error_of([&] { read_options_record([&](OptionsItf& r) { st.Register(r); }, text, "c.sbt: train.state"); });
+  };
+  BOOST_TEST(read_state("epoch_done 3\nstep 5\nbest_r10 0.5\n") == "");
+  BOOST_TEST(read_state("epoch_done 4294967297\n") ==
+             "c.sbt: train.state: 'epoch_done' is 4294967297, out of range 0..100000");
+  BOOST_TEST(read_state("step 4294967299\n") == "c.sbt: train.state: 'step' is 4294967299, out of range 0..2147483647");
+  BOOST_TEST(read_state("best_r10 nan\n") == "c.sbt: train.state: 'best_r10' is nan, out of range -1..1");
+  BOOST_TEST(read_state("loss_sum.si inf\n") == "c.sbt: train.state: 'loss_sum.si' is inf, out of range -1e+300..1e+300");
+  TrainOptions t;
+  DataSpec d;
+  BOOST_TEST(error_of([&] { read_run_record("keep 4294967296\n", "c.sbt", t, d); }) ==
+             "c.sbt: train.run: 'keep' is 4294967296, out of range 0..1000000");
+  BOOST_TEST(error_of([&] { read_run_record("device tpu\n", "c.sbt", t, d); }) ==
+             "c.sbt: train.run: 'device' is 'tpu', not a valid value");
+  BOOST_TEST(t.keep == 3);  // nothing stored from a refused record
+}
+
+namespace {
+
+// `in` with the "train.state" line of `field` set to `value`.
+void rewrite_state(const std::string& in, const std::string& out, const std::string& field, const std::string& value) {
+  ArchiveWriter w(out);
+  bool found = false;
+  for (const Record& r : read_archive(in)) {
+    if (r.key != "train.state") {
+      w.write(r.key, r.tensor);
+      continue;
+    }
+    std::istringstream lines{std::string(r.tensor.as_text())};
+    std::string text;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.substr(0, line.find(' ')) == field) line = field + " " + value, found = true;
+      text += line + "\n";
+    }
+    w.write_text(r.key, text);
+  }
+  BOOST_REQUIRE(found);
+  w.close();
+}
+
+}  // namespace
+
+// A resumed run uses nothing of a checkpoint it has not checked against the
+// run: the epoch count of its run record, the best epoch, and the step
+// count of the batch order it records. Each refusal names the checkpoint
+// and the field.
+BOOST_AUTO_TEST_CASE(resume_refuses_a_state_the_run_cannot_reach) {
+  TempDir tr, out;
+  make_corpus(tr, 8, 3, 1);
+  set_num_threads(1);
+  model::ModelOptions mo;
+  mo.tasks = model::TaskSet{true, false, false};
+  mo.layers = model::parse_layers("s=1,s2i=1");
+  mo.hidden = 8;
+  mo.conv_channels = 4;
+  mo.attn_size = 4;
+  DataSpec spec;
+  spec.data = tr.path.string();
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch = 4;  // 24 examples: 6 steps an epoch
+  o.output = out / "m.sbt";
+  const auto sum = sb::train::train(cpu_backend(), mo, o, spec, Messages{});
+  BOOST_REQUIRE(sum.epochs_done == 2);
+  const std::string e1 = checkpoint_path(o.output, 1);
+  // A mid-epoch checkpoint: stop requested before the run, so after step 1.
+  TrainOptions again = o;
+  again.output = out / "mid.sbt";
+  request_stop(SIGINT);
+  const auto stopped = sb::train::train(cpu_backend(), mo, again, spec, Messages{});
+  request_stop(0);
+  BOOST_REQUIRE(stopped.stopped_by == SIGINT);
+  const std::string mid = interrupted_path(again.output);
+
+  auto resume = [&](const std::string& from, const std::string& field, const std::string& value) {
+    const std::string bad = out / "bad.sbt";
+    rewrite_state(from, bad, field, value);
+    TrainOptions r = from == mid ? again : o;
+    r.resume = bad;
+    return error_of([&] { sb::train::train(cpu_backend(), mo, r, spec, Messages{}); });
+  };
+  const std::string bad = out / "bad.sbt";
+  BOOST_TEST(resume(e1, "epoch_done", "4294967297") ==
+             bad + ": train.state: 'epoch_done' is 4294967297, out of range 0..100000");
+  BOOST_TEST(resume(mid, "epoch_done", "2147483647") ==
+             bad + ": train.state: 'epoch_done' is 2147483647, out of range 0..100000");
+  BOOST_TEST(resume(e1, "epoch_done", "3") == bad + ": train.state: 'epoch_done' is 3, past the 2 epochs of the run it records");
+  BOOST_TEST(resume(mid, "epoch_done", "2") ==
+             bad + ": train.state: 'epoch_done' is 2 (inside epoch 3), past the 2 epochs of the run it records");
+  BOOST_TEST(resume(e1, "best_epoch", "2") == bad + ": train.state: 'best_epoch' is 2, after the 1 epochs done ('epoch_done')");
+  BOOST_TEST(resume(e1, "best_r10", "nan") == bad + ": train.state: 'best_r10' is nan, out of range -1..1");
+  BOOST_TEST(resume(mid, "loss_sum.si", "-inf") ==
+             bad + ": train.state: 'loss_sum.si' is -inf, out of range -1e+300..1e+300");
+  BOOST_TEST(resume(mid, "step", "7") ==
+             bad + ": train.state: 'step' is 7, past the end of epoch 1 (6 steps in the batch order it records)");
+  BOOST_TEST(resume(mid, "step", "4294967297") == bad + ": train.state: 'step' is 4294967297, out of range 0..2147483647");
+  // The records beside train.state too: a generator state of zeros (every
+  // draw 0, the data never shuffled), a batch larger than --batch.
+  auto resume_with = [&](const std::string& from, const std::string& key, const Tensor& t) {
+    ArchiveWriter w(bad);
+    for (const Record& r : read_archive(from)) w.write(r.key, r.key == key ? t : r.tensor);
+    w.close();
+    TrainOptions r = from == mid ? again : o;
+    r.resume = bad;
+    return error_of([&] { sb::train::train(cpu_backend(), mo, r, spec, Messages{}); });
+  };
+  const std::int64_t zeros[4] = {0, 0, 0, 0}, four = 4;
+  BOOST_TEST(resume_with(e1, "rng.si", Tensor(DType::I64, {four}, zeros)) ==
+             bad + ": record 'rng.si': an all-zero generator state");
+  std::vector<std::int32_t> sizes;
+  for (const Record& r : read_archive(mid))
+    if (r.key == "order.si.sizes") sizes.assign(r.tensor.i32(), r.tensor.i32() + r.tensor.numel());
+  BOOST_REQUIRE(sizes.size() == 6u);
+  sizes[0] += sizes[1], sizes[1] = 0;  // same examples, one batch of 8
+  BOOST_TEST(resume_with(mid, "order.si.sizes", Tensor(DType::I32, {6}, sizes.data())) ==
+             bad + ": record 'order.si.sizes': batch 1 has 8 examples, outside 2..4 (--batch)");
+  // The checked values pass: the last step of the epoch, and the real state.
+  BOOST_TEST(resume(mid, "step", "6") == "");
+  BOOST_TEST(resume(e1, "epoch_done", "1") == "");
+}
+
+// One run per output: the lock beside it refuses a second run at once,
+// names the holder, and goes away with the run.
+BOOST_AUTO_TEST_CASE(a_second_run_on_one_output_is_refused) {
+  TempDir d;
+  const std::string out = d / "m.sbt";
+  BOOST_TEST(RunLock::path_for(out) == out + ".lock");
+  {
+    RunLock first(out);
+    BOOST_TEST(fs::exists(out + ".lock"));
+    BOOST_TEST(error_of([&] { RunLock second(out); }) ==
+               out + ".lock: another sb-train (pid " + std::to_string(::getpid()) + ") is training into " + out +
+                   "; wait for it to end, or give another -o");
+    TempDir tr;
+    make_corpus(tr, 4, 2, 1);
+    model::ModelOptions mo;
+    mo.tasks = model::TaskSet{true, false, false};
+    mo.hidden = 8;
+    DataSpec spec;
+    spec.data = tr.path.string();
+    TrainOptions o;
+    o.epochs = 1;
+    o.output = out;
+    o.log = d / "m.tsv";
+    BOOST_TEST(error_of([&] { sb::train::train(cpu_backend(), mo, o, spec, Messages{}); }).find("another sb-train") !=
+               std::string::npos);
+    BOOST_TEST(!fs::exists(o.log));  // refused before anything was written
+    BOOST_TEST(fs::exists(out + ".lock"));  // the refused run leaves the holder's lock alone
+  }
+  BOOST_TEST(!fs::exists(out + ".lock"));  // removed at the end of the run
+  // A lock file left by a killed run (its flock died with it) is taken over.
+  write_text(out + ".lock", "999999\n");
+  {
+    RunLock again(out);
+    std::ifstream f(out + ".lock");
+    std::string pid;
+    f >> pid;
+    BOOST_TEST(pid == std::to_string(::getpid()));
+  }
+  BOOST_TEST(!fs::exists(out + ".lock"));
 }
