@@ -4,11 +4,12 @@
 // read_gold_table (utt2img as sb-rank reads it), DataDir's text and utt2img
 // (sb-train) and read_ctm (sb-probe). The first byte chooses the reader; the
 // rest is the file. Any input must end in entries or an sb::Error.
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "audio/inputs.h"
@@ -22,17 +23,23 @@
 namespace {
 
 // DataDir reads "<dir>/text" and "<dir>/utt2img": a directory under /tmp
-// whose two entries are links to the memfd.
+// whose two entries are links to the memfd, removed at exit.
+char data_dir[] = "/tmp/sb-fuzz-table.XXXXXX";
+
+void remove_data_dir() {
+  for (const char* name : {"/text", "/utt2img"}) unlink((std::string(data_dir) + name).c_str());
+  rmdir(data_dir);
+}
+
 std::string make_data_dir(const std::string& target) {
-  static std::string dir;
-  if (dir.empty()) {
-    char tmpl[] = "/tmp/sb-fuzz-table.XXXXXX";
-    if (!mkdtemp(tmpl)) return "";
-    dir = tmpl;
+  static const bool made = [&] {
+    if (!mkdtemp(data_dir)) return false;
+    std::atexit(remove_data_dir);
     for (const char* name : {"/text", "/utt2img"})
-      if (symlink(target.c_str(), (dir + name).c_str()) != 0) return "";
-  }
-  return dir;
+      if (symlink(target.c_str(), (std::string(data_dir) + name).c_str()) != 0) return false;
+    return true;
+  }();
+  return made ? data_dir : "";
 }
 
 }  // namespace
