@@ -30,7 +30,7 @@ help:
 	@echo "make build        configure ($(BUILD)/) and build"
 	@echo "make bench        speed figures (archive, MFCC, engine, training, evaluation)"
 	@echo "make test-asan    the whole suite under ASan+UBSan"
-	@echo "make fuzz         bounded libFuzzer run on the archive reader"
+	@echo "make fuzz         libFuzzer on every reader, FUZZ_SECONDS (60) each, summary"
 	@echo "make test-embedded  -Dblas=none -Dcuda=disabled build and its tests"
 	@echo "make cross-arm64  cross-build sb-mfcc for aarch64, test it under qemu"
 	@echo "make install      meson install (tools, libsb, headers, man pages); PREFIX=, DESTDIR="
@@ -98,14 +98,15 @@ test-asan: deps
 _asan_run:
 	$(call run_meson_tests,$(BUILD)-asan,--timeout-multiplier 4)
 
+# One libFuzzer harness per reader (tests/fuzz/), the library instrumented
+# too; each runs FUZZ_SECONDS, then one summary line per harness and a total.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= archive npy table model audio
 fuzz: deps deps-dev
 	@[ -f $(BUILD)-fuzz/build.ninja ] || CXX=clang++ CC=clang meson setup $(BUILD)-fuzz -Dfuzz=true \
 	    -Dcuda=disabled -Dtests=false -Db_lundef=false -Dbuildtype=debugoptimized
-	ninja -C $(BUILD)-fuzz -j $(JOBS) tests/fuzz_archive
-	mkdir -p $(BUILD)-fuzz/corpus && cp tests/fuzz/corpus/* $(BUILD)-fuzz/corpus/
-	$(BUILD)-fuzz/tests/fuzz_archive -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
-	  -artifact_prefix=$(BUILD)-fuzz/ $(BUILD)-fuzz/corpus
+	ninja -C $(BUILD)-fuzz -j $(JOBS) $(addprefix tests/fuzz_,$(FUZZ_TARGETS))
+	bash tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: build deps-bench
 	@for b in tests/bench/*.sh; do echo "== $$b"; SB_BIN=$(SB_BIN) SB_BUILD=$(abspath $(BUILD)) \
