@@ -108,8 +108,12 @@ void read_checkpoint(sb::model::Model& m, const std::vector<Record>& model_recs,
     ck.records.push_back({"order." + name, Tensor(DType::I32, {nf}, flat.data())});
     ck.records.push_back({"order." + name + ".sizes", Tensor(DType::I32, {ns}, sizes.data())});
   }
+  // The run the state is checked against (its epochs and batch size).
+  train::TrainOptions run;
+  run.epochs = 1 + c.next() % 30;
+  run.batch = 2 + c.next() % 15;
   train::State st;
-  train::restore_state(ck, m.options().tasks, opt, st, examples);
+  train::restore_state(ck, m.options().tasks, run, opt, st, examples);
 }
 
 }  // namespace
