@@ -37,12 +37,15 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// 64-bit FNV-1a of a string: seeds from names (utterance keys, atoms).
-inline std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xCBF29CE484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001B3ull;
+// 64-bit FNV-1a: seeds from names (utterance keys, atoms), and the training
+// data's fingerprint, fed piece by piece (pass the previous hash as `h`).
+inline constexpr std::uint64_t kFnv1aBasis = 0xCBF29CE484222325ull;
+inline std::uint64_t fnv1a(const void* data, std::size_t n, std::uint64_t h = kFnv1aBasis) {
+  const auto* b = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001B3ull;
   return h;
 }
+inline std::uint64_t fnv1a(std::string_view s) { return fnv1a(s.data(), s.size()); }
 
 // An independent stream seed from a base seed and up to two labels, so
 // that e.g. item 17's draws do not depend on how many numbers were drawn

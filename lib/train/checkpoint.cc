@@ -8,6 +8,7 @@
 #include <span>
 
 #include "core/error.h"
+#include "core/random.h"
 #include "core/strings.h"
 
 namespace sb::train {
@@ -220,11 +221,8 @@ std::string fingerprint(const std::array<std::unique_ptr<TaskData>, 3>& train) {
   for (Task t : model::kTaskOrder) {
     if (!train[idx(t)]) continue;
     const TaskData& d = *train[idx(t)];
-    std::uint64_t h = 1469598103934665603ULL;
-    auto mix = [&](const void* p, std::size_t n) {
-      const auto* b = static_cast<const unsigned char*>(p);
-      for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
-    };
+    std::uint64_t h = kFnv1aBasis;
+    auto mix = [&](const void* p, std::size_t n) { h = fnv1a(p, n, h); };
     for (std::size_t i = 0; i < d.size(); ++i) {
       mix(d.keys[i].data(), d.keys[i].size() + 1);
       mix(&d.examples[i], sizeof(Example));
