@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <unordered_set>
 
 #include "core/diag.h"
@@ -592,9 +593,18 @@ bool ArchiveReader::next(Record& rec) {
     // never straight to the size a header claims.
     std::vector<unsigned char>& buf = m.payload;
     std::size_t have = 0;
-    buf.resize(std::min(payload_bytes, std::max<std::size_t>(buf.capacity(), std::size_t{1} << 20)));
+    // Out of memory names the record (a genuine record can still be larger
+    // than the machine's memory).
+    auto grow = [&](std::size_t n) {
+      try {
+        buf.resize(n);
+      } catch (const std::bad_alloc&) {
+        fail(here(), ": out of memory for its ", payload_bytes, " bytes of data");
+      }
+    };
+    grow(std::min(payload_bytes, std::max<std::size_t>(buf.capacity(), std::size_t{1} << 20)));
     while (have < payload_bytes) {
-      if (have == buf.size()) buf.resize(std::min(payload_bytes, buf.size() * 2));
+      if (have == buf.size()) grow(std::min(payload_bytes, buf.size() * 2));
       const std::size_t n = pull(buf.data() + have, buf.size() - have, "a record's data");
       have += n;
       if (frame_done && have < payload_bytes)

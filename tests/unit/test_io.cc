@@ -382,6 +382,40 @@ BOOST_AUTO_TEST_CASE(tables_name_the_reason_they_cannot_be_read) {
   expect_error([&] { read_table(d / "missing"); }, "missing: cannot open: No such file or directory");
 }
 
+BOOST_AUTO_TEST_CASE(out_of_memory_names_the_record) {
+#if defined(__SANITIZE_ADDRESS__)
+  BOOST_TEST_MESSAGE("skipped under AddressSanitizer (it aborts on a failed allocation by design)");
+#else
+  TempDir d;
+  {  // A genuine 512 MiB record of zeros: a few KB on disk.
+    ArchiveWriter w(d / "big.sbt");
+    const std::int64_t n[1] = {std::int64_t{512} << 20};
+    w.begin_record("big", DType::U8, std::span<const std::int64_t>(n, 1));
+    const std::vector<unsigned char> zeros(1 << 20);
+    for (int i = 0; i < 512; ++i) w.append(zeros.data(), zeros.size());
+    w.end_record();
+    w.close();
+  }
+  const pid_t child = ::fork();
+  if (child == 0) {
+    rlimit lim{std::uint64_t{256} << 20, std::uint64_t{256} << 20};
+    ::setrlimit(RLIMIT_AS, &lim);
+    try {
+      read_all(d / "big.sbt");
+    } catch (const Error& e) {
+      ::_exit(std::string(e.what()).find("big.sbt: record 1 ('big'): out of memory for its 536870912 bytes") !=
+                      std::string::npos ? 0 : 1);
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(3);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "child status " << status);
+#endif
+}
+
 BOOST_AUTO_TEST_CASE(bad_keys_are_refused_on_write) {
   TempDir d;
   ArchiveWriter w(d / "k.sbt");
