@@ -94,6 +94,7 @@ test-asan: deps
 	    -Dbuildtype=debugoptimized -Db_lundef=false -Dcuda=disabled
 	ninja -C $(BUILD)-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  $(MAKE) --no-print-directory _asan_run
 _asan_run:
 	$(call run_meson_tests,$(BUILD)-asan,--timeout-multiplier 4)
