@@ -50,18 +50,27 @@ constexpr std::int64_t kStreamBytes = std::int64_t{1} << 20;
 struct Result {
   bool done = false;
   bool deferred = false;  // long: the writing thread streams it
+  std::shared_ptr<SpooledStream> spool;  // a deferred command's or stdin's bytes
   std::vector<float> rows;
   UtterancePlan plan;
   std::string error;
 };
 
 Result compute(const AudioSource& in, const MfccOptions& o, const RawFormat* raw,
-               std::vector<unsigned char>* stdin_bytes) {
+               SpooledStream* stdin_spool) {
   Result r;
   try {
     if (std::string why = key_problem(in.key); !why.empty()) fail("bad key '", in.key, "': ", why);
-    auto reader = open_source(in, o.channel, raw, stdin_bytes);
-    if (in.is_file() && o.cmvn == Cmvn::None) {
+    // A command's output and stdin are spooled to a temporary file, kept for
+    // the writing thread when the utterance is long, as a file's path is.
+    std::unique_ptr<AudioReader> reader;
+    if (in.is_file()) {
+      reader = open_source(in, o.channel, raw, stdin_spool);
+    } else {
+      r.spool = std::make_shared<SpooledStream>(spool_source(in, stdin_spool));
+      reader = std::make_unique<AudioReader>(r.spool->reopen(), source_name(in), o.channel, raw);
+    }
+    if (o.cmvn == Cmvn::None) {
       try {
         r.plan = plan_utterance(reader->info(), o);
       } catch (const UsageError&) {
@@ -75,6 +84,7 @@ Result compute(const AudioSource& in, const MfccOptions& o, const RawFormat* raw
       }
     }
     r.rows = extract_mfcc(*reader, o, in.key, &r.plan);
+    r.spool.reset();
   } catch (const UsageError&) {
     throw;
   } catch (const Error& e) {
@@ -169,8 +179,8 @@ int mfcc_main(int argc, char** argv) {
   WriterOptions wo;
   wo.force_terminal = force;
   ArchiveWriter out(output, wo);
-  std::vector<unsigned char> stdin_bytes;
-  if (stdin_users) stdin_bytes = read_all_stdin("<stdin>");
+  SpooledStream stdin_spool;
+  if (stdin_users) stdin_spool = spool_stdin("<stdin>");
 
   cli::Progress meter("utterances", inputs.size(), quiet);
   std::uint64_t written = 0, skipped = 0;
@@ -188,9 +198,14 @@ int mfcc_main(int argc, char** argv) {
     if (res.deferred) {
       // A first pass decodes the audio, so that a corrupt file is skipped
       // before its record is begun; a record cannot be taken back.
-      const std::string path(trim(in.source));
+      const std::string path = source_name(in);
+      auto open_again = [&] {
+        return res.spool ? std::make_unique<AudioReader>(res.spool->reopen(), path, o.channel, raw ? &*raw : nullptr)
+                         : std::make_unique<AudioReader>(path, o.channel, raw ? &*raw : nullptr);
+      };
       try {
-        AudioReader check(path, o.channel, raw ? &*raw : nullptr);
+        auto checked = open_again();
+        AudioReader& check = *checked;
         std::vector<float> block(1 << 16);
         for (std::int64_t left = res.plan.in_samples; left > 0;) {
           std::size_t got = check.read(block.data(), static_cast<std::size_t>(std::min<std::int64_t>(left, 1 << 16)));
@@ -200,10 +215,10 @@ int mfcc_main(int argc, char** argv) {
       } catch (const Error& e) {
         return skip(in.origin.empty() ? e.what() : cat(in.origin, ": ", e.what()));
       }
-      AudioReader reader(path, o.channel, raw ? &*raw : nullptr);
+      auto reader = open_again();
       out.begin_record(in.key, DType::F32, shape);
       try {
-        extract_mfcc(reader, o, in.key, [&](const float* rows, std::size_t n) {
+        extract_mfcc(*reader, o, in.key, [&](const float* rows, std::size_t n) {
           out.append(rows, n * static_cast<std::size_t>(res.plan.dim) * sizeof(float));
         });
       } catch (const UsageError&) {
@@ -223,7 +238,7 @@ int mfcc_main(int argc, char** argv) {
 
   if (jobs == 1 || inputs.size() < 2) {
     for (const auto& in : inputs) {
-      Result res = compute(in, o, raw ? &*raw : nullptr, &stdin_bytes);
+      Result res = compute(in, o, raw ? &*raw : nullptr, &stdin_spool);
       deliver(in, res);
     }
   } else {
@@ -247,7 +262,7 @@ int mfcc_main(int argc, char** argv) {
         }
         Result res;
         try {
-          res = compute(inputs[i], o, raw ? &*raw : nullptr, &stdin_bytes);
+          res = compute(inputs[i], o, raw ? &*raw : nullptr, &stdin_spool);
         } catch (...) {
           std::lock_guard lk(mu);
           usage = std::current_exception();

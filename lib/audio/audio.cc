@@ -1,13 +1,17 @@
 #include "audio/audio.h"
 
 #include <sndfile.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -145,6 +149,7 @@ std::string raw_encodings() {
 struct AudioReader::Impl {
   SNDFILE* file = nullptr;
   MemoryFile mem;
+  SpooledStream spool;
   SF_VIRTUAL_IO vio{mem_length, mem_seek, mem_read, mem_write, mem_tell};
   bool in_memory = false;
   int channel = -1;
@@ -157,9 +162,16 @@ struct AudioReader::Impl {
 AudioReader::AudioReader(const std::string& path, int channel, const RawFormat* raw)
     : impl_(std::make_unique<Impl>()), name_(path) {
   if (path == "-") {
-    impl_->mem.bytes = read_all_stdin(path);
-    impl_->in_memory = true;
+    impl_->spool = spool_stdin("<stdin>");
+    name_ = "<stdin>";
   }
+  open(channel, raw);
+}
+
+AudioReader::AudioReader(SpooledStream&& spool, const std::string& name, int channel,
+                         const RawFormat* raw)
+    : impl_(std::make_unique<Impl>()), name_(name) {
+  impl_->spool = std::move(spool);
   open(channel, raw);
 }
 
@@ -189,6 +201,8 @@ void AudioReader::open(int channel, const RawFormat* raw) {
   std::int64_t size = -1;
   if (impl_->in_memory) {
     size = static_cast<std::int64_t>(impl_->mem.bytes.size());
+  } else if (impl_->spool.valid()) {
+    size = impl_->spool.size();
   } else if (struct stat st{}; ::stat(name_.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
     size = static_cast<std::int64_t>(st.st_size);
   }
@@ -212,6 +226,11 @@ void AudioReader::open(int channel, const RawFormat* raw) {
   // sf_open so that libsndfile streams it block by block (bounded memory).
   if (impl_->in_memory) {
     impl_->file = sf_open_virtual(&impl_->vio, SFM_READ, &sfi, &impl_->mem);
+  } else if (impl_->spool.valid()) {
+    // The spool keeps its descriptor; libsndfile must not close it.
+    // libsndfile takes the descriptor's offset as the file's start.
+    if (::lseek(impl_->spool.fd(), 0, SEEK_SET) != 0) fail(name_, ": cannot rewind: ", std::strerror(errno));
+    impl_->file = sf_open_fd(impl_->spool.fd(), SFM_READ, &sfi, SF_FALSE);
   } else {
     impl_->file = sf_open(name_.c_str(), SFM_READ, &sfi);
   }
@@ -233,6 +252,9 @@ void AudioReader::open(int channel, const RawFormat* raw) {
     if (impl_->in_memory) {
       got = std::min<std::size_t>(sizeof header, impl_->mem.bytes.size());
       std::memcpy(header, impl_->mem.bytes.data(), got);
+    } else if (impl_->spool.valid()) {
+      const ssize_t n = ::pread(impl_->spool.fd(), header, sizeof header, 0);
+      got = n > 0 ? static_cast<std::size_t>(n) : 0;
     } else if (std::FILE* h = std::fopen(name_.c_str(), "rb")) {
       got = std::fread(header, 1, sizeof header, h);
       std::fclose(h);
@@ -306,8 +328,13 @@ Audio read_whole(AudioReader& in) {
   const auto claimed = static_cast<std::size_t>(in.info().frames);
   std::size_t at = 0;
   while (at < claimed) {
-    if (at == a.samples.size())
-      a.samples.resize(std::min(claimed, std::max<std::size_t>(65536, a.samples.size() * 2)));
+    if (at == a.samples.size()) {
+      try {
+        a.samples.resize(std::min(claimed, std::max<std::size_t>(65536, a.samples.size() * 2)));
+      } catch (const std::bad_alloc&) {
+        fail(in.name(), ": out of memory after ", at, " of ", claimed, " samples");
+      }
+    }
     const std::size_t got = in.read(a.samples.data() + at, std::min<std::size_t>(65536, a.samples.size() - at));
     if (got == 0) break;
     at += got;
@@ -327,16 +354,70 @@ Audio read_audio_memory(const void* data, std::size_t size, const std::string& n
   return read_whole(in);
 }
 
-std::vector<unsigned char> read_all_stdin(const std::string& name) {
-  std::vector<unsigned char> bytes;
+SpooledStream SpooledStream::copy(std::FILE* from, const std::string& name) {
+  const char* env = std::getenv("TMPDIR");
+  const std::string dir = env && *env ? env : "/tmp";
+  std::string path = dir + "/sb-spool.XXXXXX";
+  SpooledStream s;
+  s.fd_ = ::mkstemp(path.data());
+  if (s.fd_ < 0)
+    fail(name, ": cannot make a temporary file in ", dir, " to hold the stream: ", std::strerror(errno));
+  ::unlink(path.c_str());  // gone with the descriptor, even after kill -9
   unsigned char buf[1 << 16];
   for (;;) {
-    std::size_t got = std::fread(buf, 1, sizeof buf, stdin);
-    bytes.insert(bytes.end(), buf, buf + got);
+    const std::size_t got = std::fread(buf, 1, sizeof buf, from);
+    for (std::size_t at = 0; at < got;) {
+      const ssize_t n = ::write(s.fd_, buf + at, got - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        fail(name, ": cannot keep the stream in a temporary file in ", dir, " after ", s.size_,
+             " bytes: ", std::strerror(n < 0 ? errno : ENOSPC));
+      at += static_cast<std::size_t>(n);
+      s.size_ += n;
+    }
     if (got < sizeof buf) break;
   }
-  if (std::ferror(stdin)) fail(name, ": read error on standard input");
-  return bytes;
+  if (std::ferror(from)) fail(name, ": read error after ", s.size_, " bytes");
+  if (::lseek(s.fd_, 0, SEEK_SET) != 0) fail(name, ": cannot rewind the temporary file: ", std::strerror(errno));
+  return s;
 }
+
+SpooledStream::SpooledStream(SpooledStream&& o) noexcept : fd_(o.fd_), size_(o.size_) { o.fd_ = -1; }
+
+SpooledStream& SpooledStream::operator=(SpooledStream&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    size_ = o.size_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+SpooledStream::~SpooledStream() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<unsigned char> SpooledStream::bytes() const {
+  std::vector<unsigned char> out(static_cast<std::size_t>(size_));
+  std::size_t at = 0;
+  while (at < out.size()) {
+    const ssize_t n = ::pread(fd_, out.data() + at, out.size() - at, static_cast<off_t>(at));
+    if (n <= 0) fail("temporary file: read failed");
+    at += static_cast<std::size_t>(n);
+  }
+  return out;
+}
+
+SpooledStream SpooledStream::reopen() const {
+  SpooledStream s;
+  s.fd_ = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (s.fd_ < 0 || ::lseek(s.fd_, 0, SEEK_SET) != 0)
+    fail("temporary file: cannot reopen: ", std::strerror(errno));
+  s.size_ = size_;
+  return s;
+}
+
+SpooledStream spool_stdin(const std::string& name) { return SpooledStream::copy(stdin, name); }
 
 }  // namespace sb

@@ -15,6 +15,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +39,37 @@ struct AudioInfo {
   std::string format;         // "WAV PCM 16-bit", for messages and -v
 };
 
+// A stream's bytes (a `cmd |` entry's output, standard input) kept in an
+// unlinked temporary file in $TMPDIR (else /tmp): libsndfile then reads it
+// as it reads any file, block by block, and the size checks that tell a cut
+// file from a short one apply. A long recording costs disk, not memory, and
+// a full disk is an error naming the stream, never a shorter recording.
+class SpooledStream {
+ public:
+  SpooledStream() = default;
+  // Copies `from` to its end; errors name `name`.
+  static SpooledStream copy(std::FILE* from, const std::string& name);
+  SpooledStream(SpooledStream&& o) noexcept;
+  SpooledStream& operator=(SpooledStream&& o) noexcept;
+  SpooledStream(const SpooledStream&) = delete;
+  SpooledStream& operator=(const SpooledStream&) = delete;
+  ~SpooledStream();
+
+  bool valid() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  std::int64_t size() const { return size_; }
+  // All of it, for tests and small streams.
+  std::vector<unsigned char> bytes() const;
+  // Another handle on the same bytes, from their start, for a second pass
+  // (a check, then the real read). The handles share one file offset: the
+  // readers made from them take turns, they do not read side by side.
+  SpooledStream reopen() const;
+
+ private:
+  int fd_ = -1;
+  std::int64_t size_ = 0;
+};
+
 class AudioReader {
  public:
   // channel < 0: average all channels; otherwise keep that channel (0-based).
@@ -49,6 +81,9 @@ class AudioReader {
               int channel = -1, const RawFormat* raw = nullptr);
   // Takes ownership of bytes (no copy).
   AudioReader(std::vector<unsigned char>&& bytes, const std::string& name,
+              int channel = -1, const RawFormat* raw = nullptr);
+  // Reads a spooled stream (taken over); `name` is used in messages.
+  AudioReader(SpooledStream&& spool, const std::string& name,
               int channel = -1, const RawFormat* raw = nullptr);
   ~AudioReader();
   AudioReader(const AudioReader&) = delete;
@@ -80,7 +115,7 @@ Audio read_audio(const std::string& path, int channel = -1);
 Audio read_audio_memory(const void* data, std::size_t size, const std::string& name,
                         int channel = -1);
 
-// Reads all of a stream (stdin) into memory; errors name `name`.
-std::vector<unsigned char> read_all_stdin(const std::string& name = "-");
+// Standard input, spooled (see SpooledStream); errors name `name`.
+SpooledStream spool_stdin(const std::string& name = "<stdin>");
 
 }  // namespace sb

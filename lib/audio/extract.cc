@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <new>
 
 #include "audio/resample.h"
 #include "core/error.h"
@@ -95,7 +96,12 @@ std::vector<float> extract_mfcc(AudioReader& in, const MfccOptions& o, std::stri
     // The call below reports it, with the input's name.
   }
   UtterancePlan plan = extract_mfcc(in, o, key, [&](const float* rows, std::size_t n) {
-    out.insert(out.end(), rows, rows + n * static_cast<std::size_t>(o.dim()));
+    try {
+      out.insert(out.end(), rows, rows + n * static_cast<std::size_t>(o.dim()));
+    } catch (const std::bad_alloc&) {
+      fail(in.name(), ": out of memory holding ", out.size() / static_cast<std::size_t>(o.dim()),
+           " frames of features");
+    }
   });
   apply_cmvn(out.data(), plan.rows, plan.dim, o.cmvn);
   if (plan_out) *plan_out = plan;

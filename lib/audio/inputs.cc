@@ -31,33 +31,43 @@ std::vector<AudioSource> read_wav_scp(const std::string& path) {
   return out;
 }
 
-std::vector<unsigned char> run_command(const std::string& cmd) {
+SpooledStream run_command(const std::string& cmd) {
   std::FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) fail("cannot run '", cmd, "'");
-  std::vector<unsigned char> bytes;
-  unsigned char buf[1 << 16];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) bytes.insert(bytes.end(), buf, buf + got);
+  SpooledStream out;
+  try {
+    out = SpooledStream::copy(p, cat("command '", cmd, "'"));
+  } catch (...) {
+    ::pclose(p);
+    throw;
+  }
   const int status = ::pclose(p);
   if (status == -1) fail("command '", cmd, "': cannot wait for it");
   if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
     fail("command '", cmd, "' failed (exit status ", WEXITSTATUS(status), ")");
   if (WIFSIGNALED(status)) fail("command '", cmd, "' killed by signal ", WTERMSIG(status));
-  return bytes;
+  return out;
+}
+
+std::string source_name(const AudioSource& s) {
+  const std::string_view src = trim(s.source);
+  if (s.is_command()) return std::string(trim(src.substr(0, src.size() - 1)));
+  if (s.is_stdin()) return "<stdin>";
+  return std::string(src);
+}
+
+SpooledStream spool_source(const AudioSource& s, SpooledStream* stdin_spool) {
+  if (s.is_command()) return run_command(source_name(s));
+  if (!s.is_stdin()) fail(source_name(s), ": internal error: a file is not spooled");
+  if (!stdin_spool || !stdin_spool->valid()) fail("<stdin>: standard input is not available here");
+  return std::move(*stdin_spool);
 }
 
 std::unique_ptr<AudioReader> open_source(const AudioSource& s, int channel, const RawFormat* raw,
-                                         std::vector<unsigned char>* stdin_bytes) {
-  std::string_view src = trim(s.source);
-  if (s.is_command()) {
-    std::string cmd(trim(src.substr(0, src.size() - 1)));
-    return std::make_unique<AudioReader>(run_command(cmd), cmd, channel, raw);
-  }
-  if (s.is_stdin()) {
-    if (!stdin_bytes) fail("<stdin>: standard input is not available here");
-    return std::make_unique<AudioReader>(std::move(*stdin_bytes), "<stdin>", channel, raw);
-  }
-  return std::make_unique<AudioReader>(std::string(src), channel, raw);
+                                         SpooledStream* stdin_spool) {
+  if (s.is_command() || s.is_stdin())
+    return std::make_unique<AudioReader>(spool_source(s, stdin_spool), source_name(s), channel, raw);
+  return std::make_unique<AudioReader>(source_name(s), channel, raw);
 }
 
 namespace {

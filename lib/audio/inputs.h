@@ -26,10 +26,17 @@ std::string key_from_path(const std::string& path);
 // The entries of a wav.scp ("-" = stdin), in order; errors name file and line.
 std::vector<AudioSource> read_wav_scp(const std::string& path);
 
-// Opens a source. stdin_bytes holds standard input, read beforehand; it is
-// moved into the reader, so stdin serves one source only.
+// Opens a source. stdin_spool holds standard input, spooled beforehand; it
+// is moved into the reader, so stdin serves one source only. A command's
+// output is spooled the same way (disk, not memory).
 std::unique_ptr<AudioReader> open_source(const AudioSource& s, int channel, const RawFormat* raw,
-                                         std::vector<unsigned char>* stdin_bytes);
+                                         SpooledStream* stdin_spool);
+
+// A command's output or standard input, spooled (stdin_spool is moved
+// from); the reader of it is AudioReader(spool, source_name(s), ...).
+SpooledStream spool_source(const AudioSource& s, SpooledStream* stdin_spool);
+// The name messages use for a source: its path, its command, "<stdin>".
+std::string source_name(const AudioSource& s);
 
 // One data set, one sample rate (Kaldi refuses a mismatch too): features of
 // different rates are not comparable, so the entries of wav.scp lists that
@@ -54,8 +61,8 @@ class SameRate {
 // path; commands and stdin are not run here (check them when decoded).
 void check_file_rates(const std::vector<AudioSource>& inputs, SameRate& same);
 
-// Runs a shell command and returns its standard output; a non-zero exit
-// status is an error naming the command.
-std::vector<unsigned char> run_command(const std::string& cmd);
+// Runs a shell command and returns its standard output, spooled; a non-zero
+// exit status is an error naming the command.
+SpooledStream run_command(const std::string& cmd);
 
 }  // namespace sb

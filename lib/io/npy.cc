@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <set>
 
 #include "core/error.h"
@@ -30,7 +31,14 @@ std::vector<unsigned char> slurp(const std::string& path) {
   std::size_t used = 0;
   data.resize(1 << 16);
   for (;;) {
-    if (used == data.size()) data.resize(data.size() * 2);
+    if (used == data.size()) {
+      try {
+        data.resize(data.size() * 2);
+      } catch (const std::bad_alloc&) {
+        if (!std_in) ::close(fd);
+        fail(path == "-" ? "<stdin>" : path, ": out of memory after reading ", used, " bytes");
+      }
+    }
     const ssize_t r = ::read(fd, data.data() + used, data.size() - used);
     if (r < 0) {
       if (errno == EINTR) continue;

@@ -66,6 +66,14 @@ void Adam::load(std::span<const Record> records, const std::string& prefix) {
       const Tensor& t = find(key);
       if (t.dtype() != DType::F32 || t.shape() != p->shape)
         fail("optimiser state ", key, ": shape or type does not match ", p->name);
+      // A NaN or infinite moment would make every later update of this
+      // parameter NaN (and a negative second moment its square root);
+      // resuming from it must fail here, not epochs later as "loss is NaN".
+      const float* f = t.f32();
+      for (std::size_t j = 0; j < t.numel(); ++j)
+        if (!std::isfinite(f[j]) || (which == 1 && f[j] < 0.0f))
+          fail("optimiser state ", key, ": element ", j, " is ", f[j],
+               std::isfinite(f[j]) ? " (a second moment is never negative)" : " (not a finite number)");
       (which == 0 ? m_[i] : v_[i]).upload(t.f32(), t.numel());
     }
   }

@@ -251,6 +251,9 @@ void TrainOptions::validate() const {
   RangeChecker check;
   copy.Register(check);
   if (output.empty()) usage_fail("-o MODEL is required");
+  if (output == "-")
+    usage_fail("-o -: sb-train writes checkpoints (MODEL.epochNN.sbt) and a lock beside its model, so -o "
+               "needs a file name; write the model to a file, then cat it");
 }
 
 // ---- records -----------------------------------------------------------------

@@ -15,7 +15,7 @@ namespace sb::train {
 
 std::string RunLock::path_for(const std::string& output) { return output + ".lock"; }
 
-RunLock::RunLock(const std::string& output) : path_(path_for(output)) {
+RunLock::RunLock(const std::string& output, const std::string& option) : path_(path_for(output)) {
   // The holder removes the file before it unlocks, so a run that opened the
   // old file and locked it just after may hold a lock nobody else can see:
   // it checks that the path still names the file it locked, and retries.
@@ -31,7 +31,8 @@ RunLock::RunLock(const std::string& output) : path_(path_for(output)) {
       std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
       while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
       fail(path_, ": another sb-train", pid.empty() ? std::string() : " (pid " + pid + ")",
-           " is training into ", output, "; wait for it to end, or give another -o");
+           option == "-o" ? " is training into " : " is writing its log to ", output,
+           "; wait for it to end, or give another ", option);
     }
     struct stat held, named;
     if (::fstat(fd, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&

@@ -18,8 +18,10 @@ class RunLock {
   // "<output>.lock"
   static std::string path_for(const std::string& output);
   // Takes the lock of `output` or throws sb::Error naming the lock file and
-  // the pid of the run that holds it.
-  explicit RunLock(const std::string& output);
+  // the pid of the run that holds it. `option` is the flag that named the
+  // file ("-o", "--log"), for the message: the log is locked too, so that
+  // two runs into different models cannot interleave one log.
+  explicit RunLock(const std::string& output, const std::string& option = "-o");
   ~RunLock();  // removes the lock file, then releases the lock
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "core/strings.h"
@@ -40,6 +42,15 @@ extern "C" void on_stop_signal(int sig) {
 }
 
 int idx(Task t) { return static_cast<int>(t); }
+
+// A log on a terminal, a pipe or /dev/stderr is not a file two runs could
+// interleave into; it is not locked (a lock file beside /dev/stderr would
+// need write access to /dev).
+bool is_stream_path(const std::string& path) {
+  struct stat st {};
+  return path == "-" || path.rfind("/dev/", 0) == 0 || path.rfind("/proc/", 0) == 0 ||
+         (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode));
+}
 
 // Fail now, not after the first epoch, when the model cannot be written.
 void check_writable(const std::string& output) {
@@ -311,6 +322,8 @@ TrainSummary train(Backend& be, const model::ModelOptions& model_opts, const Tra
   }
   check_writable(opt.output);
   const RunLock lock(opt.output);  // before anything is written: the log, a checkpoint
+  std::optional<RunLock> log_lock;
+  if (!opt.log.empty() && !is_stream_path(opt.log)) log_lock.emplace(opt.log, "--log");
 
   Run run(opt, spec, msg, mo.tasks);
   load_data(run.data, spec, run.tasks, msg);

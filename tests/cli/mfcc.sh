@@ -153,6 +153,27 @@ check_out "wav.scp given as INPUT" 0 'sb-mfcc --rate 16000 ok.scp | sb-tensor ke
 check_out "wav.scp on stdin" 0 'sb-mfcc --rate 16000 --scp - < ok.scp | sb-tensor keys | wc -l' '^3$'
 printf 'es16 sox %s -t wav - |\n' "$PWD/es16.wav" > pipe.scp
 check_out "wav.scp command ending in |" 0 'sb-mfcc --scp pipe.scp | sb-tensor cat | cmp - es16.txt && echo same' same
+# A command's output and stdin are spooled to a temporary file, not held
+# in memory: 20 minutes of audio (19 MB) through a command or stdin costs
+# no more resident memory than the same file read from disk (held in
+# memory it cost 25 MB more), and gives the same features.
+if [ -x /usr/bin/time ]; then
+  sox -n -r 8000 -b 16 long.wav synth 1200 sine 300 2>/dev/null
+  printf 'long cat %s |\n' "$PWD/long.wav" > long.scp
+  check_out "1200 s through cmd | and stdin: resident memory within 12 MB of the file's, same features" 0 \
+    "/usr/bin/time -f '%M' sb-mfcc -q --key long long.wav -o long.file.sbt 2>rss.file;
+     /usr/bin/time -f '%M' sb-mfcc -q --scp long.scp -o long.cmd.sbt 2>rss.cmd;
+     /usr/bin/time -f '%M' sb-mfcc -q --key long -o long.stdin.sbt - < long.wav 2>rss.stdin;
+     cmp long.file.sbt long.cmd.sbt && cmp long.file.sbt long.stdin.sbt &&
+     test \$(( \$(tail -1 rss.cmd) - \$(tail -1 rss.file) )) -lt 12288 &&
+     test \$(( \$(tail -1 rss.stdin) - \$(tail -1 rss.file) )) -lt 12288 && echo bounded" bounded
+  check_err "a spool that cannot be written names the command and the directory" 2 \
+    "TMPDIR=/nonexistent-sb sb-mfcc -q --scp long.scp -o /dev/null --strict" \
+    "^sb-mfcc: long\\.scp:1: .*command 'cat [^']*long\\.wav'.*/nonexistent-sb"
+  rm -f long.wav long.*.sbt
+else
+  skip "spooled commands" "/usr/bin/time missing"
+fi
 # A wav.scp is one data set: entries of different rates are not mixed
 # silently (Kaldi refuses them too); --rate resamples them all (above).
 check_err "wav.scp of mixed rates without --rate: names the file and both rates" 2 'sb-mfcc --scp ok.scp -o mixed.sbt' \

@@ -336,8 +336,16 @@ kill -STOP $pid
 check_err "a second run on the same -o is refused, naming the first run's lock" 2 \
   "cd lk && timeout -s KILL 60 sb-train $RES --epochs 1 --log m.tsv -o m.sbt" \
   "^sb-train: m\.sbt\.lock: another sb-train \(pid $pid\) is training into m\.sbt; wait for it to end, or give another -o$"
+check_err "a second run into another model but the same --log is refused too" 2 \
+  "cd lk && timeout -s KILL 60 sb-train $RES --epochs 1 --log m.tsv -o other.sbt" \
+  "^sb-train: m\.tsv\.lock: another sb-train \(pid $pid\) is writing its log to m\.tsv; wait for it to end, or give another --log$"
+check "... and leaves no lock or model of its own" 0 '[ ! -e lk/other.sbt ] && [ ! -e lk/other.sbt.lock ]'
 kill -CONT $pid; wait $pid; rc=$?
 check "the first run ends normally" 0 "[ $rc = 0 ] && [ -e lk/m.sbt ]"
 check_out "the log is the first run's alone" 0 'cat lk/m.tsv' '^1	'
 check "its log has one header and one row" 0 '[ "$(wc -l < lk/m.tsv)" = 2 ]'
 check "a normal end removes the lock file" 0 '[ ! -e lk/m.sbt.lock ]'
+check "... and the log's lock file" 0 '[ ! -e lk/m.tsv.lock ]'
+check_err "-o - is refused: checkpoints and the lock need a file name" 1 \
+  "cd lk && sb-train $RES --epochs 1 -o -" "^sb-train: -o -: sb-train writes checkpoints"
+check "... and leaves no -.lock behind" 0 '[ ! -e lk/-.lock ]'

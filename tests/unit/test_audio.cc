@@ -559,7 +559,15 @@ BOOST_AUTO_TEST_CASE(sources) {
   auto b = open_source(list[1], -1, nullptr, nullptr);
   BOOST_TEST((extract_mfcc(*a, {}, "k") == extract_mfcc(*b, {}, "k")));
   BOOST_CHECK_THROW(run_command("exit 3"), Error);
-  BOOST_TEST((run_command("printf abc") == std::vector<unsigned char>{'a', 'b', 'c'}));
+  BOOST_TEST((run_command("printf abc").bytes() == std::vector<unsigned char>{'a', 'b', 'c'}));
+  BOOST_TEST(run_command("head -c 200000 /dev/zero").size() == 200000);
+  // Spooled to $TMPDIR: a directory that cannot hold it is an error naming the command.
+  ::setenv("TMPDIR", "/nonexistent-sb-dir", 1);
+  BOOST_CHECK_EXCEPTION(run_command("printf abc"), Error, [](const Error& e) {
+    return std::string(e.what()).find("command 'printf abc'") != std::string::npos &&
+           std::string(e.what()).find("/nonexistent-sb-dir") != std::string::npos;
+  });
+  ::unsetenv("TMPDIR");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

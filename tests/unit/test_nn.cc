@@ -1005,6 +1005,45 @@ BOOST_AUTO_TEST_CASE(parameters_and_adam_state_round_trip) {
   BOOST_TEST(!same_bits(before.data(), after.data(), before.size()));
 }
 
+BOOST_AUTO_TEST_CASE(optimiser_state_with_non_finite_moments_is_refused) {
+  TempDir tmp;
+  Rng rng(65);
+  Linear lin(be(), "i2s", 4, 3, true, rng);
+  Adam adam(lin.parameters());
+  {
+    ArchiveWriter out(tmp / "good.sbt");
+    adam.save(out, "opt.");
+    out.close();
+  }
+  const auto good = read_archive(tmp / "good.sbt");
+  Adam ok(lin.parameters());
+  BOOST_CHECK_NO_THROW(ok.load(good, "opt."));
+  // The same state with one moment poisoned: NaN, infinite, or a negative
+  // second moment. Each is refused, naming the record.
+  const std::string weight = lin.parameters()[0]->name;
+  const std::vector<std::pair<std::string, float>> poisons = {
+      {weight + ".exp_avg", std::nanf("")},
+      {weight + ".exp_avg", INFINITY},
+      {weight + ".exp_avg_sq", -1.0f}};
+  for (const auto& [key, value] : poisons) {
+    const std::string path = tmp / "bad.sbt";
+    {
+      ArchiveWriter out(path);
+      for (const Record& r : good) {
+        std::vector<unsigned char> bytes(r.tensor.bytes(), r.tensor.bytes() + r.tensor.nbytes());
+        if (r.key == "opt." + key) std::memcpy(bytes.data() + 4 * sizeof(float), &value, sizeof value);
+        out.write(r.key, r.tensor.dtype(), r.tensor.shape(), bytes.data());
+      }
+      out.close();
+    }
+    Adam bad(lin.parameters());
+    BOOST_CHECK_EXCEPTION(bad.load(read_archive(path), "opt."), Error, [&](const Error& e) {
+      return std::string(e.what()).find("opt." + key) != std::string::npos &&
+             std::string(e.what()).find("element 4") != std::string::npos;
+    });
+  }
+}
+
 BOOST_AUTO_TEST_CASE(loading_checks_names_and_shapes) {
   TempDir tmp;
   Rng rng(64);
