@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "backend/backend.h"
+#include "backend/device.h"
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/progress.h"
@@ -104,7 +105,7 @@ int embed_main(int argc, char** argv) {
   reg.add("frames", &frames, "with --layer: one frames x dims matrix per input, not the mean");
   reg.add_text("o,output", &output, "output archive ('-' = stdout)", "FILE");
   reg.add("batch", &batch, "inputs per batch (speed only)", 1, 4096);
-  reg.add_text("device", &device, "cpu or cuda", "DEVICE");
+  reg.add_text("device", &device, std::string("where to compute: ") + device_words(), "DEVICE");
   reg.add("threads", &threads, "CPU threads (0 = all cores)", 0, 4096);
   reg.add("f,force", &force, "write binary data even to a terminal");
   reg.add("q,quiet", &quiet, "no progress line and no summary on stderr");
@@ -135,15 +136,13 @@ int embed_main(int argc, char** argv) {
   } else if (frames) {
     usage_fail("--frames needs --layer PART:K");
   }
-  if (device == "cuda")
-    fail("--device cuda: the CUDA backend is not available in this build of sb yet; use --device cpu");
-  if (device != "cpu") usage_fail("--device: unknown device '", device, "' (cpu, cuda)");
-  sb::set_num_threads(threads);
+  const Device dev = parse_device(device);  // a usage error before any work
+  Backend& base = open_device(dev, threads);
 
   // No input's result may depend on its batch: where the backend's products
   // do not guarantee that, compute them in fixed row chunks.
-  model::RowStableBackend stable(cpu_backend());
-  Backend& backend = cpu_backend().row_independent_products() ? cpu_backend() : stable;
+  model::RowStableBackend stable(base);
+  Backend& backend = base.row_independent_products() ? base : stable;
   auto m = model::Model::load(backend, read_archive(model_path), model_path);
   const auto& mo = m->options();
   if (!mo.tasks.has(model::encoder_task(enc)))

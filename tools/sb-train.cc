@@ -9,6 +9,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "backend/device.h"
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "core/error.h"
@@ -167,12 +168,10 @@ int train_main(int argc, char** argv) {
                  " task (--tasks ", mo.tasks.str(), ")");
   train::check_condition(condition, spec, mo.tasks);
 
-  if (to.device == "cuda")
-    fail("--device cuda: the CUDA backend is not available in this build of sb yet; use --device cpu");
-  sb::set_num_threads(to.threads);
+  Backend& be = open_device(parse_device(to.device), to.threads);
 
   train::install_stop_handlers();
-  const auto sum = train::train(cpu_backend(), mo, to, spec, msg);
+  const auto sum = train::train(be, mo, to, spec, msg);
   if (sum.stopped_by) {
     cli::info(cat("interrupted; continue with: ", cli::tool_name(), " --resume ", shell_word(sum.checkpoint)));
     return 128 + sum.stopped_by;

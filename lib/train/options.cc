@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "backend/device.h"
 #include "core/error.h"
 #include "core/strings.h"
 
@@ -221,7 +222,7 @@ void TrainOptions::Register(OptionsItf& o) {
   o.add("max-steps", &max_steps, "cut every epoch after N steps (0 = no cut; for quick trials)", 0, INT_MAX);
   o.add("max-frames", &max_frames,
         "skip training utterances longer than N frames (0 = no cap; 2000 = 20 s at 10 ms)", 0, INT_MAX);
-  o.add("device", &device, "where to compute", {"cpu", "cuda"});
+  o.add("device", &device, std::string("where to compute: ") + device_words());
   o.add("threads", &threads,
         "CPU threads (0 = all cores: results then depend on the machine); bit-reproducible for one build "
         "and one thread count",
@@ -250,6 +251,7 @@ void TrainOptions::validate() const {
   TrainOptions copy = *this;
   RangeChecker check;
   copy.Register(check);
+  parse_device(device);
   if (output.empty()) usage_fail("-o MODEL is required");
   if (output == "-")
     usage_fail("-o -: sb-train writes checkpoints (MODEL.epochNN.sbt) and a lock beside its model, so -o "

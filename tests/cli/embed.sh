@@ -28,7 +28,25 @@ else
 fi
 check_err "--frames needs --layer" 1 'sb-embed -m m.sbt -e s2i --frames val/feats.sbt' '--frames needs --layer'
 check_err "layer of the wrong modality" 1 'sb-embed -m m.sbt -e i2s --layer speech:1 val/images.sbt' 'speech encoder'
-check_err "cuda is reported as unavailable" 2 'sb-embed -m m.sbt -e s2i --device cuda val/feats.sbt' 'CUDA backend is not available'
+check_err "an unknown device is a usage error" 1 'sb-embed -m m.sbt -e s2i --device gpu val/feats.sbt' \
+  "^sb-embed: --device: unknown device 'gpu' \\(cpu, cuda, cuda:N\\)$"
+# --device cuda: on a GPU the embeddings match the CPU's and do not depend
+# on the batch; elsewhere the refusal is one line saying why (SKIP).
+if gpu_refusal 'sb-embed -q -m m.sbt -e s2i --device cuda val/feats.sbt -o cuda.sbt'; then
+  NO_GPU='^sb-embed: --device cuda:0: (this sb was built without CUDA|no usable CUDA driver|no CUDA device|.*no kernels for it|cannot )'
+  check_err "without a usable GPU --device cuda is refused in one line, exit 2" 2 \
+    'sb-embed -m m.sbt -e s2i --device cuda val/feats.sbt' "$NO_GPU"
+  check_err "... and --device cuda:7 names the device" 2 \
+    'sb-embed -m m.sbt -e s2i --device cuda:7 val/feats.sbt' '^sb-embed: --device cuda:7: '
+  skip "cuda embeddings equal the cpu's within 1e-4" "$gpu_why"
+  skip "cuda embeddings do not depend on the batch" "$gpu_why"
+else
+  sb-embed -q -m m.sbt -e s2i val/feats.sbt -o cpu.sbt
+  check_out "cuda embeddings equal the cpu's within 1e-4" 0 \
+    'd=$(max_abs_diff cpu.sbt cuda.sbt); echo "$d"; awk -v d="$d" "BEGIN { exit !(d != \"shape\" && d <= 1e-4) }" && echo close' close
+  sb-embed -q -m m.sbt -e s2i --device cuda --batch 1 val/feats.sbt -o cuda1.sbt
+  same_files "cuda embeddings do not depend on the batch" cuda.sbt cuda1.sbt
+fi
 check_err "the 1-task model has no t2i" 2 'sb-embed -m m1.sbt -e t2i val/text' 'has no t2i encoder'
 # Bad inputs are blamed on the input, by line or record, before the output gets them.
 check_err "duplicate caption keys" 2 "printf 'u1 a dog\\nu1 a cat\\n' | sb-embed -m m.sbt -e t2i > /dev/null" \

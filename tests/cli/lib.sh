@@ -68,6 +68,29 @@ skip() {
   cli_skip=$((cli_skip + 1)); printf 'skip  %s: %s\n' "$1" "$2"
 }
 
+# The largest absolute difference between two archives' values, record by
+# record in order (sb-tensor cat), or "shape" when their layouts differ.
+max_abs_diff() {
+  paste <(sb-tensor cat "$1") <(sb-tensor cat "$2") | awk -F'\t' '
+    { n = split($1, a, " "); m = split($2, b, " ");
+      if (n != m) { print "shape"; bad = 1; exit }
+      for (i = 1; i <= n; i++) { if (a[i] == b[i]) continue;
+        if (a[i] ~ /^[-+.0-9eE]+$/ && b[i] ~ /^[-+.0-9eE]+$/) { d = a[i] - b[i]; if (d < 0) d = -d; if (d > max) max = d }
+        else { print "shape"; bad = 1; exit } } }
+    END { if (!bad) printf "%g\n", max + 0 }'
+}
+export -f max_abs_diff  # for the commands check and check_out run
+
+# Where a tool refuses --device cuda (no GPU, no driver, a build without
+# CUDA) it says so in one line, exit 2. gpu_refusal CMD: true (and the
+# reason in $gpu_why) when CMD was refused that way; false when it ran.
+gpu_refusal() {
+  gpu_why=""
+  if bash -c "$1" > /dev/null 2> gpu.err; then return 1; fi
+  gpu_why=$(tail -n 1 gpu.err)
+  return 0
+}
+
 # True when /usr/bin/python3 has numpy (optional reference checks).
 have_numpy() { /usr/bin/python3 -c 'import numpy' 2>/dev/null; }
 

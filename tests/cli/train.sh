@@ -33,8 +33,16 @@ check_err "aligned preset with other st data" 1 \
   'sb-train --preset row2 --data train --st libri -o m.sbt' 'ALIGNED'
 check_err "non-aligned preset with one directory" 1 \
   'sb-train --preset row3 --data train -o m.sbt' 'NON-ALIGNED'
-check_err "cuda is reported as unavailable" 2 \
-  "sb-train --device cuda --data train -o m.sbt" 'CUDA backend is not available'
+check_err "an unknown device is a usage error" 1 \
+  "sb-train --device cuda:x --data train -o m.sbt" "^sb-train: --device: unknown device 'cuda:x' \\(cpu, cuda, cuda:N\\)$"
+if gpu_refusal "sb-train --device cuda --data train --epochs 1 $SMALL -o mcuda.sbt"; then
+  check "without a usable GPU --device cuda is refused in one line, exit 2, before writing" 0 \
+    "grep -Eq '^sb-train: --device cuda:0: (this sb was built without CUDA|no usable CUDA driver|no CUDA device|.*no kernels for it|cannot )' gpu.err && [ ! -e mcuda.sbt ] && [ ! -e mcuda.sbt.lock ]"
+  skip "a training round on cuda" "$gpu_why"
+else
+  check_out "a training round on cuda writes a model sb-embed reads" 0 \
+    "sb-embed -m mcuda.sbt -e s2i --device cuda -q val/feats.sbt | sb-tensor keys | wc -l" '^[1-9]'
+fi
 check_err "an output directory that does not exist fails before training" 2 \
   "sb-train --data train $SMALL -o nodir/m.sbt" 'nodir/m.sbt: cannot write into nodir/'
 check_err "missing file names the file" 2 \

@@ -398,6 +398,39 @@ Probe probe_cuda() {
 
 }  // namespace
 
+namespace {
+int g_chosen_device = -1;  // set by cuda_select_device
+bool g_backend_made = false;
+}  // namespace
+
+bool cuda_select_device(int index, std::string* why) {
+  auto no = [&](std::string w) {
+    if (why != nullptr) *why = std::move(w);
+    return false;
+  };
+  if (g_chosen_device >= 0 && g_chosen_device != index)
+    return no(cat("device ", g_chosen_device, " is already in use by this process"));
+  if (g_chosen_device < 0) {
+    if (g_backend_made && index != 0) return no("the CUDA backend already runs on device 0");
+    int count = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      return no(cat("no usable CUDA driver or device (", cudaGetErrorString(err), ")"));
+    }
+    if (index >= count)
+      return no(count == 0 ? std::string("no CUDA device")
+                           : cat("no CUDA device ", index, " (this machine has ", count, ")"));
+    err = cudaSetDevice(index);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      return no(cat("cannot use CUDA device ", index, " (", cudaGetErrorString(err), ")"));
+    }
+    g_chosen_device = index;
+  }
+  return cuda_available(why);
+}
+
 bool cuda_available(std::string* why) {
   static const Probe probe = probe_cuda();
   if (why != nullptr) *why = probe.what;
@@ -411,6 +444,7 @@ Backend& cuda_backend() {
   static Backend* const be = [] {
     std::string why;
     if (!cuda_available(&why)) fail("CUDA backend unavailable: ", why);
+    g_backend_made = true;
     return static_cast<Backend*>(new CudaBackend());
   }();
   return *be;

@@ -27,6 +27,12 @@ namespace sb {
 // what was missing. The answer is computed once.
 bool cuda_available(std::string* why = nullptr);
 
+// Chooses the device the backend will run on (0 unless called): before the
+// backend's first use only, and once per process. False (with `why`) when
+// there is no such device, the device was already chosen otherwise, or
+// cuda_available() fails on it.
+bool cuda_select_device(int index, std::string* why = nullptr);
+
 // The process's CUDA backend, created on first use; an sb::Error when
 // cuda_available() is false or cuBLAS cannot start.
 Backend& cuda_backend();
