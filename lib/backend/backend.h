@@ -24,6 +24,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/gemm.h"  // sb::Trans
@@ -32,6 +33,37 @@ namespace sb {
 
 class Buffer;
 struct PackedOperand;
+
+// One GRU layer over a padded, time-major batch (see gru_layer_forward).
+struct GruLayerShape {
+  int T = 0;                    // max length
+  int B = 0;                    // sequences
+  std::size_t input = 0;        // input width
+  std::size_t hidden = 0;       // H
+  const int* lengths = nullptr;  // B lengths, host memory, each <= T
+  std::size_t rows() const { return static_cast<std::size_t>(T) * static_cast<std::size_t>(B); }
+};
+// PyTorch's layout: w_ih 3H x input, w_hh 3H x H, biases 3H; gate blocks
+// r, z, n. Backend memory.
+struct GruLayerWeights {
+  const float* w_ih = nullptr;
+  const float* w_hh = nullptr;
+  const float* b_ih = nullptr;
+  const float* b_hh = nullptr;
+};
+// Weight gradients, accumulated into (+=), as lib/nn's parameters expect.
+struct GruLayerGrads {
+  float* w_ih = nullptr;
+  float* w_hh = nullptr;
+  float* b_ih = nullptr;
+  float* b_hh = nullptr;
+};
+// What a backend keeps from a layer's forward for its backward (and reuses
+// from step to step: its memory is not released between batches). Opaque.
+class GruLayerCache {
+ public:
+  virtual ~GruLayerCache() = default;
+};
 
 // One knob for all CPU parallelism. It sets OpenBLAS's thread count and the
 // size of sb's own pool (which splits products on AVX-512 CPUs) to the same
@@ -128,6 +160,24 @@ class Backend {
                                  float* dgx, float* dgh, float* dh_prev,
                                  std::size_t rows, std::size_t H,
                                  const unsigned char* active) = 0;
+
+  // ---- GRU layer over a whole sequence batch ---------------------------
+  // One call per layer and direction of the pass, so that a backend can run
+  // the recurrence as one operation (cuDNN's RNN API). x: rows x input,
+  // out: rows x H (rows = T*B, time-major, padding frames are 0 in out).
+  // `cache` is created on first use (or when it belongs to another kind of
+  // backend) and reused after. The default is the step loop over
+  // gru_step_forward/backward and gemm (backend/gru_layer.cc), so a backend
+  // that overrides nothing gets exactly the CPU's order of operations.
+  virtual void gru_layer_forward(const GruLayerShape& s, const GruLayerWeights& w, const float* x,
+                                 float* out, std::unique_ptr<GruLayerCache>& cache);
+  // dy: rows x H, the gradient w.r.t. out (read, never written). Adds the
+  // weight gradients into g and, when dx is not null, writes dx (rows x
+  // input; padding 0). x and out are the forward's, unchanged since; dx
+  // must not alias dy.
+  virtual void gru_layer_backward(const GruLayerShape& s, const GruLayerWeights& w, const float* x,
+                                  const float* out, const float* dy, const GruLayerGrads& g, float* dx,
+                                  GruLayerCache& cache);
 
   // ---- attention pooling over time ------------------------------------
   // scores: T x B (row t*B + b). Softmax over t < lengths[b] for each b;

@@ -34,6 +34,7 @@
 //   conv.backward(d3, nullptr);
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -105,19 +106,17 @@ class Gru {
  private:
   struct Layer {
     Parameter w_ih, w_hh, b_ih, b_hh;
-    Buffer gates;   // T x B x 3H: input projection, then activated r, z, n
-    Buffer hn;      // T x B x H: W_hn h + b_hn per step
     Buffer out;     // T x B x H
   };
+  GruLayerShape layer_shape(int k) const;  // of the last forward
+  static GruLayerWeights weights(const Layer& L);
   Backend& be_;
   int input_, hidden_;
   std::vector<Layer> layers_;
   const float* x_ = nullptr;   // the last forward's input (caller's memory)
   SeqShape shape_;
-  std::vector<int> active_rows_;             // per step: rows in the gemm prefix
-  std::vector<unsigned char> active_;        // T x B: frame is not padding
-  Buffer gh_, dgx_, dgh_, dh_, carry_, dtmp_, zeros_;
-  PackedOperand whh_;  // W_hh prepared for the per-step products
+  std::vector<std::unique_ptr<GruLayerCache>> caches_;  // the backend's, one per layer
+  Buffer dmid_[2];  // gradients between layers
 };
 
 // ---- character Embedding ---------------------------------------------------

@@ -111,7 +111,17 @@ class ValueReader : public OptionsItf {
     }
   }
   void add(const std::string& n, std::string* v, const std::string&) override {
-    if (auto* s = get(n)) *v = *s;
+    if (auto* s = get(n)) {
+      // The one free-text option with a grammar of its own (cpu, cuda:N).
+      if (long_name(n) == "device") {
+        try {
+          parse_device(*s);
+        } catch (const UsageError&) {
+          bad(n, *s);
+        }
+      }
+      *v = *s;
+    }
   }
   void add(const std::string& n, std::string* v, const std::string&, const std::vector<std::string>& choices) override {
     if (auto* s = get(n)) {
