@@ -385,7 +385,9 @@ BOOST_AUTO_TEST_CASE(corrupt_headers_are_refused_without_allocating) {
   check("u1 [ 1e999 ]\n", "u1: number '1e999' is out of range for f32");
   check("u1 [\n 1 2\n 3 ]\n", "u1: text matrix row 2 has 1 numbers, row 1 has 2");
   check("u1 [ 1 2 3\n", "u1: truncated inside a text object");
-  check("u1 hello\n", "u1: not a Kaldi object");
+  check("u1 hello\n", "u1: not a Kaldi matrix or vector (expected \"\\0B\" or '[', got 'h')");
+  check("u1 3 4 4 5\n", "u1: not a Kaldi matrix or vector (expected \"\\0B\" or '[', got '3'; integer-vector tables");
+  check(std::string("u1 \0B\x04\x02\0\0\0\x04\x01\0\0\0", 16), "u1: unsupported Kaldi object '\\x04\\x02\\x00\\x00\\x00\\x04\\x01\\x00' (sb reads FM, DM, FV, DV, CM, CM2, CM3 and text matrices and vectors; integer vectors such as alignments are not supported)");
   check("u1 [ 1 ]\nu1 [ 2 ]\n", "u1: the key appears twice");
   check("u1", "u1: truncated after the key");
   // A key that never ends, and bytes that are no key at all.
