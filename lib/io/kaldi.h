@@ -28,8 +28,9 @@
 // dtypes: FM/FV and CM* read as f32, DM/DV as f64, so a round trip through
 // Kaldi is bit-identical; text reads as f32 unless asked for f64. On output,
 // f32 (and f16, u8, exactly widened) becomes FM/FV, f64 (and i32, i64 where
-// exact) DM/DV. Text output prints max_digits10 significant digits, so text
-// round trips are exact as well. NaN and Inf are kept, as in every sb
+// exact) DM/DV. Text output prints each number's shortest decimal that reads
+// back as the same float or double (at most max_digits10 digits: 9, 17), so
+// text round trips are exact as well. NaN and Inf are kept, as in every sb
 // conversion (sb's trainers and evaluators refuse them where they matter);
 // text spells them nan, inf, -inf as Kaldi does. An empty matrix is written
 // as Kaldi's 0 x 0 (Kaldi has no 0 x N matrices).
