@@ -570,7 +570,7 @@ std::vector<unsigned char> serialize_kaldi_object(const Tensor& t, bool text, Ka
   if (f64) {
     dv.resize(n);
     if (t.dtype() == DType::F64) {
-      std::memcpy(dv.data(), t.bytes(), n * 8);
+      if (n) std::memcpy(dv.data(), t.bytes(), n * 8);  // an empty tensor may hold no buffer at all
     } else if (t.dtype() == DType::I32) {
       const auto* p = reinterpret_cast<const std::int32_t*>(t.bytes());
       for (std::size_t k = 0; k < n; ++k) dv[k] = p[k];
@@ -585,7 +585,7 @@ std::vector<unsigned char> serialize_kaldi_object(const Tensor& t, bool text, Ka
     }
   } else if (t.dtype() == DType::F32) {
     fv.resize(n);
-    std::memcpy(fv.data(), t.bytes(), n * 4);
+    if (n) std::memcpy(fv.data(), t.bytes(), n * 4);
   } else {
     fv = t.to_f32();
   }
