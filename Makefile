@@ -102,7 +102,7 @@ _asan_run:
 # One libFuzzer harness per reader (tests/fuzz/), the library instrumented
 # too; each runs FUZZ_SECONDS, then one summary line per harness and a total.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= archive npy table model audio
+FUZZ_TARGETS ?= archive npy kaldi table model audio
 fuzz: deps deps-dev
 	@[ -f $(BUILD)-fuzz/build.ninja ] || CXX=clang++ CC=clang meson setup $(BUILD)-fuzz -Dfuzz=true \
 	    -Dcuda=disabled -Dtests=false -Db_lundef=false -Dbuildtype=debugoptimized

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "io/archive.h"
+#include "io/kaldi.h"
 #include "io/npy.h"
 #include "io/table.h"
 
@@ -29,9 +30,12 @@ const char* kCommands =
     "  split    -n N ARCHIVE PREFIX   N contiguous parts PREFIX1.sbt .. PREFIXN.sbt\n"
     "  from-npy FILE.npy|FILE.npz...  .npy (key: base name, or --key) and .npz members to an archive\n"
     "  to-npy   [ARCHIVE]             one record -> .npy; several -> .npz (-o FILE, default stdout)\n"
+    "  from-kaldi RSPECIFIER          a Kaldi table (ark:FILE, ark:-, scp:FILE; FM DM FV DV CM CM2 CM3, text)\n"
+    "  to-kaldi ARCHIVE WSPECIFIER    to a Kaldi table (ark:FILE, ark:-, ark,t:FILE, ark,scp:A.ark,A.scp)\n"
     "\n"
-    "info, keys, cat, head, select, merge and split stream record by record. to-npy holds\n"
-    "every record it writes in memory, and from-npy reads a whole .npz before writing.\n"
+    "info, keys, cat, head, select, merge, split, from-kaldi and to-kaldi stream record by\n"
+    "record. to-npy holds every record it writes in memory, and from-npy reads a whole\n"
+    ".npz before writing.\n"
     "ARCHIVE '-' or none means standard input; binary output goes to standard output unless -o.\n"
     "Binary output to a terminal is refused unless --force.\n"
     "\n"
@@ -41,12 +45,17 @@ const char* kCommands =
     "  sb-tensor select -k val.list feats.sbt > val-feats.sbt\n"
     "  sb-tensor to-npy -o emb.npz emb.sbt      # numpy.load('emb.npz')\n"
     "  sb-tensor from-npy x.npy > x.sbt\n"
+    "  sb-tensor to-kaldi feats.sbt ark,scp:feats.ark,feats.scp && sb-tensor from-kaldi scp:feats.scp | sb-tensor info\n"
     "\n"
     "See also: sbt(5), sb(7), sb-mfcc(1)\n";
 
 std::vector<std::string> inputs_or_stdin(const cxxopts::ParseResult& r) {
+  // Taken as typed, not from the vector cxxopts builds: that one splits each
+  // argument at commas, and Kaldi's specifiers (ark,scp:a.ark,a.scp) and
+  // file names may hold commas.
   std::vector<std::string> in;
-  if (r.count("inputs")) in = r["inputs"].as<std::vector<std::string>>();
+  for (const auto& kv : r.arguments())
+    if (kv.key() == "inputs") in.push_back(kv.value());
   if (in.empty()) in.push_back("-");
   return in;
 }
@@ -64,7 +73,7 @@ void for_each_record(const std::vector<std::string>& inputs, F&& f) {
 
 // The options every command shares (each uses the ones it needs).
 struct TensorFlags {
-  std::string output = "-", keys, key;
+  std::string output = "-", keys, key, text_dtype = "f32", compress = "none";
   long long count = 10;
   int precision = 7;
   int level = kDefaultZstdLevel;
@@ -107,7 +116,7 @@ int tensor_main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help" ||
       std::string(argv[1]) == "--version") {
     auto opts = cli::make_options("inspect and convert .sbt archives", "COMMAND [OPTIONS] [ARGS...]");
-    if (argc < 2) usage_fail("missing COMMAND (info, keys, cat, head, select, merge, split, from-npy, to-npy)");
+    if (argc < 2) usage_fail("missing COMMAND (info, keys, cat, head, select, merge, split, from-npy, to-npy, from-kaldi, to-kaldi)");
     cli::parse(opts, argc, argv, std::string("\n") + kCommands);
     return 0;
   }
@@ -121,6 +130,9 @@ int tensor_main(int argc, char** argv) {
   reg.add_text("key", &f.key, "from-npy: record key for a single .npy; to-npy: the record to write", "KEY");
   reg.add("p,precision", &f.precision, "cat: significant digits", 1, 17);
   reg.add("level", &f.level, "zstd level for written archives", 1, 19);
+  reg.add("dtype", &f.text_dtype, "from-kaldi: dtype of text objects (binary ones keep theirs)", {"f32", "f64"});
+  reg.add("compress", &f.compress, "to-kaldi: Kaldi's compressed matrices (auto: CM above 8 rows, else CM2)",
+          {"none", "auto", "cm", "cm2", "cm3"});
   reg.add("f,force", &f.force, "write binary data even to a terminal");
   opts.add_options(cli::kPositional)("inputs", "inputs", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"inputs"});
@@ -234,8 +246,26 @@ int tensor_main(int argc, char** argv) {
     } else {
       write_npy(out, recs[0].tensor);
     }
+  } else if (cmd == "from-kaldi") {
+    if (!r.count("inputs") || in.size() != 1) usage_fail("from-kaldi takes one RSPECIFIER (ark:FILE, ark:-, scp:FILE)");
+    KaldiReadOptions ko;
+    dtype_from_name(f.text_dtype, ko.text_dtype);
+    KaldiTableReader kaldi(in[0], ko);  // a bad specifier fails before an output exists
+    ArchiveWriter w(out, writer_options(f));
+    Record rec;
+    while (kaldi.next(rec)) w.write(rec.key, rec.tensor);
+    w.close();
+  } else if (cmd == "to-kaldi") {
+    if (in.size() != 2) usage_fail("to-kaldi takes ARCHIVE WSPECIFIER (ARCHIVE '-' is standard input)");
+    if (r.count("output")) usage_fail("to-kaldi writes where its WSPECIFIER says, not to -o");
+    KaldiWriteOptions ko;
+    kaldi_compression_from_name(f.compress, ko.compress);
+    ko.force_terminal = f.force;
+    KaldiTableWriter kaldi(in[1], ko);
+    for_each_record({in[0]}, [&](const Record& rec) { kaldi.write(rec.key, rec.tensor); return true; });
+    kaldi.close();
   } else {
-    usage_fail("unknown command '", cmd, "' (info, keys, cat, head, select, merge, split, from-npy, to-npy)");
+    usage_fail("unknown command '", cmd, "' (info, keys, cat, head, select, merge, split, from-npy, to-npy, from-kaldi, to-kaldi)");
   }
   return 0;
 }

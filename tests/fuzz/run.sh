@@ -14,7 +14,7 @@ src=$(cd "$(dirname "$0")" && pwd)
 
 # The largest input each reader gets (bytes): enough for every seed and for
 # a few records, lines or audio frames more; beyond that, inputs only slow it.
-declare -A max_len=([archive]=4096 [npy]=4096 [table]=4096 [model]=8192 [audio]=16384)
+declare -A max_len=([archive]=4096 [npy]=4096 [kaldi]=4096 [table]=4096 [model]=8192 [audio]=16384)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
