@@ -604,7 +604,8 @@ BOOST_AUTO_TEST_CASE(gru_stack) {
 
 // The GRU layers as the presets use them (1 to 4 layers), over one batch of
 // very mixed lengths (1 to 2,000 frames), forward and backward through
-// Backend::gru_layer_forward/backward on each device. Over 2,000 recurrent
+// Backend::gru_layer_forward/backward, on both CUDA paths (cuDNN and the
+// step loop) against the CPU. Over 2,000 recurrent
 // steps the products' rounding compounds: the bound is 1e-3 of the
 // largest value, ten times the two-layer, twenty-step case's.
 BOOST_AUTO_TEST_CASE(gru_layers_mixed_lengths) {
@@ -616,8 +617,17 @@ BOOST_AUTO_TEST_CASE(gru_layers_mixed_lengths) {
   for (int L : s.lengths) seqs.push_back(random_vec(data, static_cast<std::size_t>(L) * in));
   for (auto& q : seqs) ptrs.push_back(q.data());
   const std::vector<float> dy = random_vec(data, s.rows() * hidden);
+#if SB_HAVE_CUDA
+  for (const CudaGruPath path : {CudaGruPath::Cudnn, CudaGruPath::Steps})
+#endif
   for (int layers = 1; layers <= 4; ++layers) {
+#if SB_HAVE_CUDA
+    cuda_set_gru_path(path);
+    const std::string what = std::string(path == CudaGruPath::Cudnn ? "cudnn" : "steps") + " gru x" +
+                             std::to_string(layers);
+#else
     const std::string what = "gru x" + std::to_string(layers);
+#endif
     Rng rc(6), rg(6);
     Gru gc(cpu(), "gru", in, hidden, layers, rc), gg(gpu(), "gru", in, hidden, layers, rg);
     Buffer xc, xg;
@@ -638,6 +648,9 @@ BOOST_AUTO_TEST_CASE(gru_layers_mixed_lengths) {
       expect_close(what + " " + pc[i]->name + ".grad", pc[i]->grad.to_host(), pg[i]->grad.to_host(), 1e-3,
                    kLayerScale);
   }
+#if SB_HAVE_CUDA
+  cuda_set_gru_path(CudaGruPath::Cudnn);
+#endif
 }
 
 // The paper's two encoders and their loss, forward and backward:

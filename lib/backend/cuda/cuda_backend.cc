@@ -15,13 +15,17 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "backend/cuda/attention.cuh"
 #include "backend/cuda/check.h"
 #include "backend/cuda/conv.cuh"
+#include "backend/cuda/cudnn_gru.h"
 #include "backend/cuda/elementwise.cuh"
 #include "backend/cuda/gather.cuh"
 #include "backend/cuda/gru.cuh"
@@ -32,6 +36,12 @@
 
 namespace sb {
 namespace {
+
+CudaGruPath initial_gru_path() {
+  const char* e = std::getenv("SB_CUDA_GRU");
+  return e != nullptr && std::string(e) == "steps" ? CudaGruPath::Steps : CudaGruPath::Cudnn;
+}
+CudaGruPath g_gru_path = initial_gru_path();
 
 cublasOperation_t blas_op(Trans t) { return t == Trans::Yes ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
@@ -77,6 +87,24 @@ class CudaBackend final : public Backend {
   // Never destroyed (see cuda_backend()), so no destructor releases blas_.
 
   const char* name() const override { return "cuda"; }
+
+  // ---- GRU layers: cuDNN, or the step loop (cuda_set_gru_path) --------
+  void gru_layer_forward(const GruLayerShape& s, const GruLayerWeights& w, const float* x, float* out,
+                         std::unique_ptr<GruLayerCache>& cache) override {
+    if (g_gru_path == CudaGruPath::Steps) {
+      if (cache && cuda::is_cudnn_gru_cache(*cache)) cache.reset();
+      Backend::gru_layer_forward(s, w, x, out, cache);
+    } else {
+      cuda::cudnn_gru_forward(*this, s, w, x, out, cache);
+    }
+  }
+  void gru_layer_backward(const GruLayerShape& s, const GruLayerWeights& w, const float* x, const float* out,
+                          const float* dy, const GruLayerGrads& g, float* dx, GruLayerCache& cache) override {
+    if (cuda::is_cudnn_gru_cache(cache))
+      cuda::cudnn_gru_backward(*this, s, w, x, out, dy, g, dx, cache);
+    else
+      Backend::gru_layer_backward(s, w, x, out, dy, g, dx, cache);
+  }
 
   // ---- memory ----------------------------------------------------------
   float* allocate(std::size_t n) override {
@@ -402,6 +430,9 @@ namespace {
 int g_chosen_device = -1;  // set by cuda_select_device
 bool g_backend_made = false;
 }  // namespace
+
+void cuda_set_gru_path(CudaGruPath path) { g_gru_path = path; }
+CudaGruPath cuda_gru_path() { return g_gru_path; }
 
 bool cuda_select_device(int index, std::string* why) {
   auto no = [&](std::string w) {

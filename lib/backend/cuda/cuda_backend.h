@@ -33,6 +33,15 @@ bool cuda_available(std::string* why = nullptr);
 // cuda_available() fails on it.
 bool cuda_select_device(int index, std::string* why = nullptr);
 
+// How the CUDA backend runs a GRU layer: cuDNN's RNN API (the default, one
+// call per layer and pass; backend/cuda/cudnn_gru.h) or sb's step loop
+// (Backend's default: a gemm and a fused kernel per time step), kept for
+// bit-level comparisons with the CPU. The environment variable
+// SB_CUDA_GRU=steps selects the step loop for a whole process.
+enum class CudaGruPath { Cudnn, Steps };
+void cuda_set_gru_path(CudaGruPath path);
+CudaGruPath cuda_gru_path();
+
 // The process's CUDA backend, created on first use; an sb::Error when
 // cuda_available() is false or cuBLAS cannot start.
 Backend& cuda_backend();
