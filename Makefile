@@ -20,7 +20,7 @@ DEB_BENCH  = sptk python3-torch python3-sklearn hyperfine
 DEB_CROSS  = crossbuild-essential-arm64 qemu-user
 
 .PHONY: all help deps deps-dev deps-bench build test test-unit test-embedded test-asan \
-        fuzz bench demo install man clean cross-arm64
+        fuzz bench demo install man clean cross-arm64 gpu-bundle
 
 all: build
 
@@ -33,6 +33,7 @@ help:
 	@echo "make fuzz         libFuzzer on every reader, FUZZ_SECONDS (60) each, summary"
 	@echo "make test-embedded  -Dblas=none -Dcuda=disabled build and its tests"
 	@echo "make cross-arm64  cross-build sb-mfcc for aarch64, test it under qemu"
+	@echo "make gpu-bundle   $(BUILD)/gpu-bundle: the tools, unit-cuda and their libraries, for tests/gpu/run.sh"
 	@echo "make install      meson install (tools, libsb, headers, man pages); PREFIX=, DESTDIR="
 	@echo "make man          regenerate man/*.[157] from man/*.md (pandoc)"
 
@@ -129,6 +130,19 @@ man: deps-dev
 
 cross-arm64:
 	bash tests/cross/arm64.sh
+
+# What tests/gpu/run.sh needs on a machine with a GPU and no -dev packages:
+# the tools and test programs, stripped, and the shared libraries they use
+# except the CUDA ones and glibc's (the GPU machine has its own).
+gpu-bundle: build
+	rm -rf $(BUILD)/gpu-bundle && mkdir -p $(BUILD)/gpu-bundle/bin $(BUILD)/gpu-bundle/lib
+	find $(BUILD)/tools -maxdepth 1 -type f -name 'sb-*' -perm -u+x -exec cp -t $(BUILD)/gpu-bundle/bin/ {} +
+	cp $(BUILD)/tests/test_cuda $(BUILD)/tests/bench_engine $(BUILD)/gpu-bundle/bin/
+	strip $(BUILD)/gpu-bundle/bin/*
+	ldd $(BUILD)/gpu-bundle/bin/* | awk '$$3 ~ /^\// { print $$3 }' | sort -u \
+	  | grep -Ev '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*|libcuda|libcudart|libcublas[^/]*|libcudnn[^/]*|libnvidia[^/]*)\.so' \
+	  | xargs -r cp -L -t $(BUILD)/gpu-bundle/lib/
+	@du -sh $(BUILD)/gpu-bundle
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-embedded $(BUILD)-asan $(BUILD)-fuzz $(BUILD)-arm64 samples/out

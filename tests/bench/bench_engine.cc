@@ -8,7 +8,7 @@
 // layer + attention, T2S = 0; I2S, I2T linear 4096 -> H; attention hidden 128.
 // Inputs: 300-frame utterances, 50-character captions, 4096-d images.
 //
-//   bench_engine [--threads N] [--rounds R] H [H ...]
+//   bench_engine [--threads N] [--rounds R] [--device cpu|cuda[:N]] H [H ...]
 // prints, per hidden size, "H <h> sb <seconds per round>".
 #include <algorithm>
 #include <chrono>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/device.h"
 #include "core/gemm.h"
 #include "nn/nn.h"
 
@@ -257,18 +258,20 @@ Rates product_rates(Backend& be, int H) {
 
 int main(int argc, char** argv) {
   int threads = 2, rounds = 0;
+  std::string device = "cpu";
   std::vector<int> sizes;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
       threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc)
       rounds = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
+      device = argv[++i];
     else
       sizes.push_back(std::atoi(argv[i]));
   }
   if (sizes.empty()) sizes = {128, 256, 1024};
-  set_num_threads(threads);
-  Backend& be = cpu_backend();
+  Backend& be = open_device(parse_device(device), threads);
   for (int H : sizes) {
     Model m(be, H);
     Batch b;

@@ -8,7 +8,10 @@ attention hidden 128; Adam lr 2e-4, clipping 2.0), timed per round.
 
 prints "H <h> torch <seconds per round>" and the process CPU time per round
 (with 1 thread on a busy machine: the time on a quiet core). 2 torch
-threads by default, as the issue's reference figures were measured."""
+threads by default, as the issue's reference figures were measured.
+SB_TORCH_DEVICE=cuda runs it on the GPU (cuDNN's GRU, TF32 off), timed with
+torch.cuda.synchronize() at the end of each round."""
+import os
 import sys
 import time
 
@@ -17,6 +20,10 @@ import torch.nn as nn
 
 torch.set_num_threads(int(sys.argv[3]) if len(sys.argv) > 3 else 2)
 torch.manual_seed(1)
+DEV = torch.device(os.environ.get("SB_TORCH_DEVICE", "cpu"))
+if DEV.type == "cuda":
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 B, FRAMES, CHARS, MFCC, IMAGE, VOCAB, EMBED, ATTN = 16, 300, 50, 13, 4096, 40, 128, 128
 
 
@@ -47,7 +54,7 @@ def contrastive(u, v, margin=0.2):
     M = u @ v.t()
     d = torch.diag(M)
     cost = torch.clamp(margin + M - d[None, :], min=0) + torch.clamp(margin + M - d[:, None], min=0)
-    cost = cost * (1 - torch.eye(M.shape[0]))
+    cost = cost * (1 - torch.eye(M.shape[0], device=M.device))
     return cost.sum() / M.shape[0] ** 2
 
 
@@ -60,6 +67,8 @@ def main():
     text = nn.GRU(EMBED, H, 1)
     s2i, s2t, t2i, t2s = Top(H, 2), Top(H, 0), Top(H, 1), Top(H, 0)
     i2s, i2t = nn.Linear(IMAGE, H), nn.Linear(IMAGE, H)
+    for m in (conv, speech, embed, text, s2i, s2t, t2i, t2s, i2s, i2t):
+        m.to(DEV)
     shared_s = list(conv.parameters()) + list(speech.parameters())
     shared_t = list(embed.parameters()) + list(text.parameters())
     groups = {
@@ -68,9 +77,9 @@ def main():
         "ti": shared_t + list(t2i.parameters()) + list(i2t.parameters()),
     }
     opts = {k: torch.optim.Adam(v, lr=2e-4) for k, v in groups.items()}
-    mfcc = torch.rand(B, MFCC, FRAMES) * 2 - 1
-    chars = torch.randint(0, VOCAB, (CHARS, B))
-    images = torch.rand(B, IMAGE)
+    mfcc = (torch.rand(B, MFCC, FRAMES) * 2 - 1).to(DEV)
+    chars = torch.randint(0, VOCAB, (CHARS, B)).to(DEV)
+    images = torch.rand(B, IMAGE).to(DEV)
 
     def S():
         y, _ = speech(conv(mfcc).permute(2, 0, 1))
@@ -93,6 +102,8 @@ def main():
             loss.backward()
             nn.utils.clip_grad_norm_(groups[name], 2.0)
             opts[name].step()
+        if DEV.type == "cuda":
+            torch.cuda.synchronize()
 
     one_round()  # warm-up
     times, cpu = [], []
