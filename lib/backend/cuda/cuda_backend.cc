@@ -25,7 +25,10 @@
 #include "backend/cuda/attention.cuh"
 #include "backend/cuda/check.h"
 #include "backend/cuda/conv.cuh"
+#include "sb_config.h"
+#if SB_HAVE_CUDNN
 #include "backend/cuda/cudnn_gru.h"
+#endif
 #include "backend/cuda/elementwise.cuh"
 #include "backend/cuda/gather.cuh"
 #include "backend/cuda/gru.cuh"
@@ -39,6 +42,7 @@ namespace {
 
 CudaGruPath initial_gru_path() {
   const char* e = std::getenv("SB_CUDA_GRU");
+  if (!SB_HAVE_CUDNN) return CudaGruPath::Steps;  // built without cuDNN
   return e != nullptr && std::string(e) == "steps" ? CudaGruPath::Steps : CudaGruPath::Cudnn;
 }
 CudaGruPath g_gru_path = initial_gru_path();
@@ -91,19 +95,18 @@ class CudaBackend final : public Backend {
   // ---- GRU layers: cuDNN, or the step loop (cuda_set_gru_path) --------
   void gru_layer_forward(const GruLayerShape& s, const GruLayerWeights& w, const float* x, float* out,
                          std::unique_ptr<GruLayerCache>& cache) override {
-    if (g_gru_path == CudaGruPath::Steps) {
-      if (cache && cuda::is_cudnn_gru_cache(*cache)) cache.reset();
-      Backend::gru_layer_forward(s, w, x, out, cache);
-    } else {
-      cuda::cudnn_gru_forward(*this, s, w, x, out, cache);
-    }
+#if SB_HAVE_CUDNN
+    if (g_gru_path == CudaGruPath::Cudnn) return cuda::cudnn_gru_forward(*this, s, w, x, out, cache);
+    if (cache && cuda::is_cudnn_gru_cache(*cache)) cache.reset();
+#endif
+    Backend::gru_layer_forward(s, w, x, out, cache);
   }
   void gru_layer_backward(const GruLayerShape& s, const GruLayerWeights& w, const float* x, const float* out,
                           const float* dy, const GruLayerGrads& g, float* dx, GruLayerCache& cache) override {
-    if (cuda::is_cudnn_gru_cache(cache))
-      cuda::cudnn_gru_backward(*this, s, w, x, out, dy, g, dx, cache);
-    else
-      Backend::gru_layer_backward(s, w, x, out, dy, g, dx, cache);
+#if SB_HAVE_CUDNN
+    if (cuda::is_cudnn_gru_cache(cache)) return cuda::cudnn_gru_backward(*this, s, w, x, out, dy, g, dx, cache);
+#endif
+    Backend::gru_layer_backward(s, w, x, out, dy, g, dx, cache);
   }
 
   // ---- memory ----------------------------------------------------------
@@ -431,7 +434,7 @@ int g_chosen_device = -1;  // set by cuda_select_device
 bool g_backend_made = false;
 }  // namespace
 
-void cuda_set_gru_path(CudaGruPath path) { g_gru_path = path; }
+void cuda_set_gru_path(CudaGruPath path) { g_gru_path = SB_HAVE_CUDNN ? path : CudaGruPath::Steps; }
 CudaGruPath cuda_gru_path() { return g_gru_path; }
 
 bool cuda_select_device(int index, std::string* why) {
