@@ -11,9 +11,11 @@ check_err "--max-overshoot needs --segments" 1 'sb-mfcc --max-overshoot 1 -' 'ma
 
 espeak-ng -w es22.wav "The quick brown fox jumps over the lazy dog near the river bank." 2>/dev/null
 espeak-ng -v en-us -s 190 -w es-b22.wav "Seven small birds sang in a tree, and then they flew away." 2>/dev/null
-sox es22.wav -r 16000 -b 16 es16.wav 2>/dev/null
-sox es-b22.wav -r 16000 -b 16 es16b.wav 2>/dev/null
-sox es22.wav -r 8000 -b 16 es8.wav 2>/dev/null
+# -R: sox dithers its 16-bit output with a repeatable seed, so the figures
+# below are the same on every run.
+sox -R es22.wav -r 16000 -b 16 es16.wav 2>/dev/null
+sox -R es-b22.wav -r 16000 -b 16 es16b.wav 2>/dev/null
+sox -R es22.wav -r 8000 -b 16 es8.wav 2>/dev/null
 n16=$(soxi -s es16.wav); n16b=$(soxi -s es16b.wav)
 
 # ---- against torchaudio ---------------------------------------------------
