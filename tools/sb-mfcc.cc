@@ -3,9 +3,11 @@
 // energy). The numbers live in lib/audio (MfccOptions, extract_mfcc); this
 // file parses options, lists the inputs, runs them (-j N in parallel, output
 // in input order) and counts.
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -28,14 +30,18 @@ const char* kEpilog =
     "\nINPUT: audio files (key = base name without extension), wav.scp lists (--scp FILE,\n"
     "or an INPUT ending in .scp; 'key path' or 'key command |' per line), or '-' for one\n"
     "audio file on standard input (key from --key). Records keep the input order.\n"
+    "--segments FILE: Kaldi segments ('utt rec start end', seconds) cut utterances out of\n"
+    "the recordings of the wav.scp; records in the segments file's order.\n"
     "A bad input is warned about and skipped; the exit status is then 2 (--strict: stop).\n"
     "\nDefault features (python_speech_features' mfcc, nfft=512): pre-emphasis 0.97, 25 ms\n"
     "rectangular frames every 10 ms, |rfft|^2/N with N = max(512, next 2^k >= frame),\n"
     "26 mel filters over 0..r/2, log, orthonormal DCT-II, 13 cepstra, lifter 22,\n"
-    "c0 = log frame energy. Exact definition: man sb-mfcc.\n"
+    "c0 = log frame energy. --kaldi: Kaldi's compute-mfcc-feats with its defaults (dither 0).\n"
+    "Exact definitions: man sb-mfcc.\n"
     "\nExamples:\n"
     "  sb-mfcc --scp data/train/wav.scp > data/train/feats.sbt\n"
     "  sb-mfcc -j 4 --rate 16000 --deltas 2 *.flac -o feats.sbt\n"
+    "  sb-mfcc --kaldi --scp wav.scp --segments segments -o feats.sbt\n"
     "  sox in.mp3 -t wav - | sb-mfcc --key utt1 - | sb-tensor info\n"
     "  sb-mfcc --raw --rate 16000 --format s16le - < audio.pcm | sb-tensor cat\n"
     "\nSee also: sb-tensor(1), sbt(5), sb(7)\n";
@@ -94,18 +100,72 @@ Result compute(const AudioSource& in, const MfccOptions& o, const RawFormat* raw
   return r;
 }
 
+// The whole of one recording as mono samples (segments are cut from it).
+Audio read_recording(const AudioSource& in, int channel, const RawFormat* raw,
+                     SpooledStream* stdin_spool) {
+  auto reader = open_source(in, channel, raw, stdin_spool);
+  Audio a;
+  a.rate = reader->info().rate;
+  std::vector<float> block(1 << 16);
+  try {
+    while (std::size_t got = reader->read(block.data(), block.size()))
+      a.samples.insert(a.samples.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(got));
+  } catch (const std::bad_alloc&) {
+    fail(reader->name(), ": out of memory holding the recording after ", a.samples.size(), " samples");
+  }
+  return a;
+}
+
+// Features of each segment of one recording, -j threads over the segments.
+std::vector<Result> compute_segments(const Audio& rec, const std::vector<const Segment*>& segs,
+                                     const MfccOptions& o, double max_overshoot, int jobs) {
+  std::vector<Result> out(segs.size());
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr usage;
+  std::mutex mu;
+  auto work = [&] {
+    for (std::size_t i; (i = next++) < segs.size();) {
+      const Segment& s = *segs[i];
+      Result& r = out[i];
+      try {
+        if (std::string why = key_problem(s.utt); !why.empty()) fail("bad key '", s.utt, "': ", why);
+        const SampleRange span =
+            segment_samples(s, static_cast<std::int64_t>(rec.samples.size()), rec.rate, max_overshoot);
+        r.rows = extract_mfcc(rec.samples.data() + span.begin, static_cast<std::size_t>(span.end - span.begin),
+                              rec.rate, o, s.utt, cat("recording '", s.rec, "'"), &r.plan);
+      } catch (const UsageError&) {
+        std::lock_guard lk(mu);
+        usage = std::current_exception();
+      } catch (const Error& e) {
+        r.error = cat(s.origin, ": utterance '", s.utt, "': ", e.what());
+      }
+      r.done = true;
+    }
+  };
+  const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(jobs), segs.size()));
+  std::vector<std::thread> pool;
+  for (int k = 1; k < threads; ++k) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (usage) std::rethrow_exception(usage);
+  return out;
+}
+
 int mfcc_main(int argc, char** argv) {
   MfccOptions o;  // defaults, help and ranges of the features come from the library
   MfccSpelling words;
-  double rate = 0;
+  double rate = 0, max_overshoot = 0.5;
   int channel = -1, channels = 1, jobs = 1;
-  std::string key = "stdin", format = "s16le", output = "-";
+  std::string key = "stdin", format = "s16le", output = "-", segments_path;
   bool raw_input = false, strict = false, quiet = false, force = false;
   auto opts = cli::make_options("MFCC features of audio, as an .sbt archive", "[INPUT...]");
   opts.add_options("Input")
       ("scp", "wav.scp list ('-' = stdin); may be repeated", cxxopts::value<std::vector<std::string>>(), "FILE");
   cli::OptionRegistry input(opts, "Input");
   input.add_text("key", &key, "key of the audio read from stdin", "KEY");
+  input.add_text("segments", &segments_path, "Kaldi segments file: utterances cut from the wav.scp's recordings", "FILE");
+  input.add("max-overshoot", &max_overshoot,
+            "--segments: an end past its recording by less than this (s) is clamped, as Kaldi", 0, 1e6);
   input.add("rate", &rate, "resample to R Hz (libsoxr; 0 = keep); with --raw: the input's rate", 0, 9999999);
   input.add("channel", &channel, "use channel N (0-based; -1 = the mean of all)", -1, 1023);
   input.add("raw", &raw_input, "inputs are headerless PCM (needs --rate)");
@@ -123,6 +183,11 @@ int mfcc_main(int argc, char** argv) {
   opts.parse_positional({"inputs"});
   auto r = cli::parse(opts, argc, argv, kEpilog);
   input.apply(r);
+  // --kaldi changes the defaults; the options given still win.
+  if (r.count("kaldi")) o.use_kaldi_defaults(words);
+  else
+    for (const std::string& name : MfccOptions::kaldi_only_options())
+      if (r.count(name)) usage_fail("--", name, " needs --kaldi");
   features.apply(r);
   out_opts.apply(r);
   o.set_from(words);
@@ -164,11 +229,24 @@ int mfcc_main(int argc, char** argv) {
   }
   for (const auto& in : inputs) stdin_users += !in.origin.empty() && in.is_stdin();
   if (stdin_users > 1) usage_fail("standard input can be read only once");
+  const bool segmented = r.count("segments") > 0;
+  if (segmented) {
+    for (const auto& in : inputs)
+      if (!in.from_list())
+        usage_fail("--segments cuts recordings of a wav.scp (--scp FILE), not '", in.source, "'");
+    if (segments_path == "-" && stdin_users) usage_fail("standard input can be read only once");
+  } else if (r.count("max-overshoot")) {
+    usage_fail("--max-overshoot needs --segments");
+  }
   std::unordered_map<std::string, std::size_t> seen;
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (auto [it, fresh] = seen.emplace(inputs[i].key, i); !fresh)
       fail("duplicate key '", inputs[i].key, "' (", inputs[it->second].source, " and ",
            inputs[i].source, ")");
+
+  // Segments are checked against the recordings before anything is written.
+  std::vector<Segment> segments;
+  if (segmented) segments = read_segments(segments_path, inputs);
 
   // Without --rate every wav.scp entry must have the first one's rate
   // (files are checked before anything is written; commands when decoded).
@@ -182,7 +260,7 @@ int mfcc_main(int argc, char** argv) {
   SpooledStream stdin_spool;
   if (stdin_users) stdin_spool = spool_stdin("<stdin>");
 
-  cli::Progress meter("utterances", inputs.size(), quiet);
+  cli::Progress meter("utterances", segmented ? segments.size() : inputs.size(), quiet);
   std::uint64_t written = 0, skipped = 0;
   double seconds = 0;
   auto skip = [&](const std::string& error) {
@@ -236,7 +314,36 @@ int mfcc_main(int argc, char** argv) {
     std::vector<float>().swap(res.rows);
   };
 
-  if (jobs == 1 || inputs.size() < 2) {
+  if (segmented) {
+    // A run of segments of one recording reads it once; a recording named
+    // again later is read again. One recording is held at a time.
+    for (std::size_t b = 0; b < segments.size();) {
+      std::size_t e = b;
+      std::vector<const Segment*> run;
+      while (e < segments.size() && segments[e].recording == segments[b].recording) run.push_back(&segments[e++]);
+      const AudioSource& in = inputs[segments[b].recording];
+      Audio rec;
+      std::string error;
+      try {
+        rec = read_recording(in, o.channel, raw ? &*raw : nullptr, &stdin_spool);
+        if (one_rate) same_rate.check(in, rec.rate);
+      } catch (const UsageError&) {
+        throw;
+      } catch (const Error& err) {
+        error = cat(in.origin, ": ", err.what());
+      }
+      if (!error.empty()) {
+        for (const Segment* s : run) skip(cat(s->origin, ": utterance '", s->utt, "': ", error));
+      } else {
+        std::vector<Result> results = compute_segments(rec, run, o, max_overshoot, jobs);
+        for (std::size_t i = 0; i < run.size(); ++i) {
+          AudioSource as{run[i]->utt, in.source, ""};  // not from a list: the rate was checked above
+          deliver(as, results[i]);
+        }
+      }
+      b = e;
+    }
+  } else if (jobs == 1 || inputs.size() < 2) {
     for (const auto& in : inputs) {
       Result res = compute(in, o, raw ? &*raw : nullptr, &stdin_spool);
       deliver(in, res);

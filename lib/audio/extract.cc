@@ -25,24 +25,32 @@ UtterancePlan plan_utterance(const AudioInfo& info, const MfccOptions& o) {
   p.rate = o.rate > 0 ? o.rate : info.rate;
   p.samples = p.rate == p.in_rate ? p.in_samples : resampled_length(p.in_samples, p.in_rate, p.rate);
   if (p.samples <= 0) fail("no audio samples left after resampling to ", p.rate, " Hz");
-  p.rows = num_frames(p.samples, frame_geometry(o, p.rate));
+  const FrameGeometry g = frame_geometry(o, p.rate);
+  p.rows = num_frames(p.samples, g);
+  if (p.rows == 0)
+    fail(p.samples, " samples are fewer than one ", g.length, "-sample frame (Kaldi's --snip-edges)");
   p.dim = o.dim();
   return p;
 }
 
-UtterancePlan extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_view key,
-                           const RowSink& sink) {
+namespace {
+
+// Reads up to n samples; 0 at the end.
+using SampleSource = std::function<std::size_t(float* out, std::size_t n)>;
+
+UtterancePlan extract_from(const AudioInfo& info, const std::string& name, const SampleSource& read,
+                           const MfccOptions& o, std::string_view key, const RowSink& sink) {
   UtterancePlan plan;
   std::unique_ptr<MfccStream> stream;
   std::unique_ptr<Resampler> rs;
   try {
-    plan = plan_utterance(in.info(), o);
+    plan = plan_utterance(info, o);
     stream = std::make_unique<MfccStream>(o, plan.rate, key);
     if (plan.rate != plan.in_rate) rs = std::make_unique<Resampler>(plan.in_rate, plan.rate);
   } catch (const UsageError&) {
     throw;
   } catch (const Error& e) {
-    fail(in.name(), ": ", e.what());
+    fail(name, ": ", e.what());
   }
   MfccStream& mfcc = *stream;
 
@@ -58,8 +66,8 @@ UtterancePlan extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_vi
   };
   while (left > 0) {
     std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(left, kBlock));
-    std::size_t got = in.read(block.data(), want);
-    if (got == 0) fail(in.name(), ": audio ends early (", plan.in_samples - left, " samples read)");
+    std::size_t got = read(block.data(), want);
+    if (got == 0) fail(name, ": audio ends early (", plan.in_samples - left, " samples read)");
     left -= static_cast<std::int64_t>(got);
     if (rs) {
       resampled.clear();
@@ -78,9 +86,41 @@ UtterancePlan extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_vi
   mfcc.finish(rows);
   flush();
   if (written != plan.rows || mfcc.samples() != plan.samples)
-    fail(in.name(), ": internal error: ", written, " frames from ", mfcc.samples(),
+    fail(name, ": internal error: ", written, " frames from ", mfcc.samples(),
          " samples, expected ", plan.rows, " from ", plan.samples);
   return plan;
+}
+
+}  // namespace
+
+UtterancePlan extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_view key,
+                           const RowSink& sink) {
+  return extract_from(in.info(), in.name(), [&](float* out, std::size_t n) { return in.read(out, n); },
+                      o, key, sink);
+}
+
+std::vector<float> extract_mfcc(const float* x, std::size_t n, double rate, const MfccOptions& o,
+                                std::string_view key, const std::string& name, UtterancePlan* plan_out) {
+  AudioInfo info;
+  info.rate = rate;
+  info.channels = 1;
+  info.frames = static_cast<std::int64_t>(n);
+  std::size_t at = 0;
+  std::vector<float> out;
+  UtterancePlan plan = extract_from(
+      info, name,
+      [&](float* dst, std::size_t want) {
+        const std::size_t k = std::min(want, n - at);
+        std::copy(x + at, x + at + k, dst);
+        at += k;
+        return k;
+      },
+      o, key, [&](const float* rows, std::size_t count) {
+        out.insert(out.end(), rows, rows + count * static_cast<std::size_t>(o.dim()));
+      });
+  apply_cmvn(out.data(), plan.rows, plan.dim, o.cmvn);
+  if (plan_out) *plan_out = plan;
+  return out;
 }
 
 std::vector<float> extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_view key,

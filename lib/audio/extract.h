@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -32,6 +33,12 @@ UtterancePlan plan_utterance(const AudioInfo& info, const MfccOptions& o);
 using RowSink = std::function<void(const float* rows, std::size_t count)>;
 UtterancePlan extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_view key,
                            const RowSink& sink);
+
+// The features of n mono samples in memory at `rate` (a segment of a
+// recording), CMVN applied; errors start with `name`.
+std::vector<float> extract_mfcc(const float* x, std::size_t n, double rate, const MfccOptions& o,
+                                std::string_view key, const std::string& name,
+                                UtterancePlan* plan = nullptr);
 
 // The whole matrix (rows x dim, row-major), CMVN applied.
 std::vector<float> extract_mfcc(AudioReader& in, const MfccOptions& o, std::string_view key,

@@ -17,6 +17,10 @@ namespace {
 
 // numpy.finfo(float).eps, the floor the peer applies before taking logs.
 constexpr float kLogFloor = static_cast<float>(std::numeric_limits<double>::epsilon());
+// Kaldi floors energies at the float epsilon instead.
+constexpr float kKaldiLogFloor = std::numeric_limits<float>::epsilon();
+// Kaldi reads 16-bit audio as integers; libsndfile gives [-1, 1).
+constexpr float kInt16Scale = 32768.0f;
 
 // python_speech_features rounds frame sizes with decimal ROUND_HALF_UP.
 std::int64_t round_half_up(double x) { return static_cast<std::int64_t>(std::floor(x + 0.5)); }
@@ -73,8 +77,14 @@ void MfccOptions::Register(OptionsItf& o, MfccSpelling& w) {
   o.add("deltas", &deltas, "append deltas: 1 (+delta) or 2 (+delta, +delta-delta)", 0, 2);
   o.add("delta-window", &delta_window, "delta regression half-width N", 1, 100);
   o.add("cmvn", &w.cmvn, "per-utterance normalisation", {"none", "mean", "meanvar"});
-  o.add("dither", &dither, "add Gaussian noise of this standard deviation (samples in [-1,1))", 0, 999);
+  o.add("dither", &dither, "Gaussian noise of this standard deviation (samples in [-1,1); --kaldi: int16 units, per frame)", 0, 999);
   o.add("seed", &seed, "dither seed (mixed with each key)", 0, UINT64_MAX);
+  o.add("kaldi", &w.kaldi, "Kaldi's compute-mfcc-feats (its defaults, dither 0; see man sb-mfcc)");
+  o.add("snip-edges", &snip_edges,
+        "--kaldi: frames only where they fit (--snip-edges=false: centred, edges reflected)");
+  o.add("remove-dc-offset", &remove_dc, "--kaldi: subtract each frame's mean (=false: keep it)");
+  o.add("raw-energy", &raw_energy,
+        "--kaldi: log energy before pre-emphasis and window (=false: after the window)");
   o.add("max-seconds", &max_seconds, "use only the first S seconds (0 = all)", 0, std::numeric_limits<double>::max());
 }
 
@@ -82,6 +92,59 @@ void MfccOptions::set_from(const MfccSpelling& w) {
   window = window_from_name(w.window);
   cmvn = cmvn_from_name(w.cmvn);
   energy = !w.no_energy;
+  style = w.kaldi ? MfccStyle::Kaldi : MfccStyle::Peer;
+}
+
+void MfccOptions::use_kaldi_defaults(MfccSpelling& w) {
+  style = MfccStyle::Kaldi;
+  frame_length_ms = 25;
+  frame_shift_ms = 10;
+  window = Window::Povey;
+  fft_size = 2;  // no minimum: N is the next power of two >= L
+  num_filters = 23;
+  num_ceps = 13;
+  low_freq = 20;
+  high_freq = 0;
+  preemph = 0.97;
+  lifter = 22;
+  energy = true;
+  dither = 0;
+  snip_edges = remove_dc = raw_energy = true;
+  w.window = window_name(window);
+  w.cmvn = cmvn_name(cmvn);
+  w.no_energy = false;
+  w.kaldi = true;
+}
+
+const std::vector<std::string>& MfccOptions::kaldi_only_options() {
+  static const std::vector<std::string> names = {"snip-edges", "remove-dc-offset", "raw-energy"};
+  return names;
+}
+
+std::vector<float> frame_window(Window w, int length) {
+  std::vector<float> out(static_cast<std::size_t>(length), 1.0f);
+  const double a = 2 * std::numbers::pi / (length - 1);  // symmetric, as numpy and Kaldi
+  for (int i = 0; i < length; ++i) {
+    double c = std::cos(a * i), v = 1;
+    switch (w) {
+      case Window::Hamming: v = 0.54 - 0.46 * c; break;
+      case Window::Hann: v = 0.5 - 0.5 * c; break;
+      case Window::Povey: v = std::pow(0.5 - 0.5 * c, 0.85); break;
+      case Window::Rect: break;
+    }
+    out[static_cast<std::size_t>(i)] = static_cast<float>(v);
+  }
+  return out;
+}
+
+double kaldi_mel(double hz) { return 1127.0 * std::log(1.0 + hz / 700.0); }
+
+std::vector<double> lifter_coefficients(int num_ceps, double lifter) {
+  std::vector<double> c(static_cast<std::size_t>(num_ceps), 1.0);
+  if (lifter > 0)
+    for (int k = 0; k < num_ceps; ++k)
+      c[static_cast<std::size_t>(k)] = 1 + lifter / 2 * std::sin(std::numbers::pi * k / lifter);
+  return c;
 }
 
 Window window_from_name(std::string_view name) {
@@ -121,8 +184,14 @@ const char* cmvn_name(Cmvn c) {
 FrameGeometry frame_geometry(const MfccOptions& o, double rate) {
   if (!(rate > 0 && rate < 1e7)) fail("unsupported sample rate ", rate);
   FrameGeometry g;
-  std::int64_t len = round_half_up(o.frame_length_ms / 1000.0 * rate);
-  std::int64_t shift = round_half_up(o.frame_shift_ms / 1000.0 * rate);
+  g.style = o.style;
+  g.snip_edges = o.snip_edges;
+  const bool kaldi = o.style == MfccStyle::Kaldi;
+  // Kaldi truncates (FrameExtractionOptions::WindowSize), the peer rounds.
+  std::int64_t len = kaldi ? static_cast<std::int64_t>(rate * 0.001 * o.frame_length_ms)
+                           : round_half_up(o.frame_length_ms / 1000.0 * rate);
+  std::int64_t shift = kaldi ? static_cast<std::int64_t>(rate * 0.001 * o.frame_shift_ms)
+                             : round_half_up(o.frame_shift_ms / 1000.0 * rate);
   if (len < 2) fail("a ", o.frame_length_ms, " ms frame at ", rate, " Hz has fewer than 2 samples");
   if (shift < 1) fail("a ", o.frame_shift_ms, " ms shift at ", rate, " Hz is under one sample");
   if (len > (1 << 20)) fail("a ", o.frame_length_ms, " ms frame at ", rate, " Hz is too long");
@@ -136,8 +205,17 @@ FrameGeometry frame_geometry(const MfccOptions& o, double rate) {
 }
 
 std::int64_t num_frames(std::int64_t len, const FrameGeometry& g) {
+  if (g.style == MfccStyle::Kaldi) {
+    if (!g.snip_edges) return (len + g.shift / 2) / g.shift;
+    return len < g.length ? 0 : 1 + (len - g.length) / g.shift;
+  }
   if (len <= g.length) return 1;
   return 1 + (len - g.length + g.shift - 1) / g.shift;
+}
+
+std::int64_t first_sample(std::int64_t t, const FrameGeometry& g) {
+  if (g.snip_edges) return t * g.shift;
+  return t * g.shift + g.shift / 2 - g.length / 2;  // Kaldi's FirstSampleOfFrame
 }
 
 // ---- one frame -------------------------------------------------------------
@@ -157,6 +235,18 @@ struct MfccFrame::Impl {
   int num_filters = 0, num_ceps = 0;
   bool energy = true;
   float inv_n = 0;
+  // Kaldi style: the whole frame in float64 (a radix-2 FFT of our own, as
+  // KissFFT is built for float here). Kaldi and torchaudio compute in
+  // float32, and two float32 evaluations of the liftered high cepstra
+  // differ by up to ~1e-3 on loud frames (the weakest mel bands sit 70 dB
+  // below the strongest); float64 keeps sb within ~1e-5 of the exact value.
+  bool kaldi = false, remove_dc = true, raw_energy = true;
+  double preemph = 0;
+  std::vector<double> x, re, im, cos_t, sin_t, dct64, weights64;
+  std::vector<int> bitrev;
+  void setup_kaldi_fft(int n);
+  void fft64(int n);
+  void compute_kaldi(const float* frame, float* out, int L);
   ~Impl() {
     if (fft) kiss_fftr_free(fft);
   }
@@ -166,8 +256,11 @@ MfccFrame::MfccFrame(const MfccOptions& o, double rate) : impl_(std::make_unique
   g_ = frame_geometry(o, rate);
   Impl& m = *impl_;
   const int L = g_.length, N = g_.fft, bins = N / 2 + 1;
-  m.fft = kiss_fftr_alloc(N, 0, nullptr, nullptr);
-  if (!m.fft) fail("cannot set up a ", N, "-point FFT");
+  m.kaldi = o.style == MfccStyle::Kaldi;
+  if (!m.kaldi) {
+    m.fft = kiss_fftr_alloc(N, 0, nullptr, nullptr);
+    if (!m.fft) fail("cannot set up a ", N, "-point FFT");
+  }
   m.fft_in.assign(static_cast<std::size_t>(N), 0.0f);
   m.fft_out.resize(static_cast<std::size_t>(bins));
   m.power.resize(static_cast<std::size_t>(bins));
@@ -175,21 +268,12 @@ MfccFrame::MfccFrame(const MfccOptions& o, double rate) : impl_(std::make_unique
   m.num_filters = o.num_filters;
   m.num_ceps = o.num_ceps;
   m.energy = o.energy;
+  m.remove_dc = o.remove_dc;
+  m.raw_energy = o.raw_energy;
+  m.preemph = o.preemph;
+  if (m.kaldi) m.setup_kaldi_fft(N);
 
-  if (o.window != Window::Rect) {
-    m.window.resize(static_cast<std::size_t>(L));
-    const double a = 2 * std::numbers::pi / (L - 1);  // symmetric, as numpy and Kaldi
-    for (int i = 0; i < L; ++i) {
-      double c = std::cos(a * i), w = 1;
-      switch (o.window) {
-        case Window::Hamming: w = 0.54 - 0.46 * c; break;
-        case Window::Hann: w = 0.5 - 0.5 * c; break;
-        case Window::Povey: w = std::pow(0.5 - 0.5 * c, 0.85); break;
-        case Window::Rect: break;
-      }
-      m.window[static_cast<std::size_t>(i)] = static_cast<float>(w);
-    }
-  }
+  if (o.window != Window::Rect) m.window = frame_window(o.window, L);
 
   // Mel filterbank, computed as python_speech_features does (float64,
   // numpy.linspace, floor of (N+1) hz / r) so that bin edges agree exactly.
@@ -200,15 +284,46 @@ MfccFrame::MfccFrame(const MfccOptions& o, double rate) : impl_(std::make_unique
     fail("mel filters need --low-freq (", o.low_freq, ") below --high-freq (", hi, " Hz at ", rate,
          " Hz)");
   const int F = o.num_filters, P = F + 2;
+  if (m.kaldi) {
+    // Kaldi's MelBanks: F + 2 edges equally spaced on its mel scale; each
+    // FFT bin below Nyquist weighs in by its own mel value's place on the
+    // triangle (interpolation in the mel domain, not in bins). Kaldi and
+    // torchaudio compute the weights in float32, in different orders; the
+    // float64 weights here are the definition's (they differ from
+    // torchaudio's by up to 6e-6).
+    const double lo = kaldi_mel(o.low_freq), delta = (kaldi_mel(hi) - lo) / (F + 1);
+    const double bin_hz = rate / N;
+    m.off.push_back(0);
+    for (int j = 0; j < F; ++j) {
+      const double left = lo + j * delta, centre = lo + (j + 1) * delta, right = lo + (j + 2) * delta;
+      int first = -1;
+      for (int i = 0; i < N / 2; ++i) {
+        const double mel = kaldi_mel(bin_hz * i);
+        if (!(mel > left && mel < right)) {
+          if (first >= 0) break;  // past the triangle
+          continue;
+        }
+        if (first < 0) first = i;
+        const double w = mel <= centre ? (mel - left) / (centre - left) : (right - mel) / (right - centre);
+        m.weights.push_back(static_cast<float>(w));
+        m.weights64.push_back(w);
+      }
+      if (first < 0)
+        fail(F, " mel filters between ", o.low_freq, " and ", hi, " Hz leave filter ", j + 1,
+             " without an FFT bin at ", rate, " Hz (N = ", N, "): use fewer --num-filters");
+      m.first.push_back(first);
+      m.off.push_back(static_cast<int>(m.weights.size()));
+    }
+  }
   const double lo_mel = hz_to_mel(o.low_freq), hi_mel = hz_to_mel(hi);
   const double step = (hi_mel - lo_mel) / (P - 1);
   std::vector<double> bin(static_cast<std::size_t>(P));
-  for (int i = 0; i < P; ++i) {
+  for (int i = 0; i < P && !m.kaldi; ++i) {
     double mel = i == P - 1 ? hi_mel : i * step + lo_mel;
     bin[static_cast<std::size_t>(i)] = std::floor((N + 1) * mel_to_hz(mel) / rate);
   }
-  m.off.push_back(0);
-  for (int j = 0; j < F; ++j) {
+  if (!m.kaldi) m.off.push_back(0);
+  for (int j = 0; j < F && !m.kaldi; ++j) {
     const double b0 = bin[static_cast<std::size_t>(j)], b1 = bin[static_cast<std::size_t>(j) + 1],
                  b2 = bin[static_cast<std::size_t>(j) + 2];
     const int i0 = static_cast<int>(b0), i1 = static_cast<int>(b1), i2 = static_cast<int>(b2);
@@ -224,13 +339,110 @@ MfccFrame::MfccFrame(const MfccOptions& o, double rate) : impl_(std::make_unique
 
   const int C = o.num_ceps;
   m.dct.resize(static_cast<std::size_t>(C) * F);
+  const std::vector<double> lifter = lifter_coefficients(C, o.lifter);
   for (int k = 0; k < C; ++k) {
     double scale = k == 0 ? std::sqrt(1.0 / F) : std::sqrt(2.0 / F);
-    double lift = o.lifter > 0 ? 1 + o.lifter / 2 * std::sin(std::numbers::pi * k / o.lifter) : 1;
+    double lift = lifter[static_cast<std::size_t>(k)];
     for (int j = 0; j < F; ++j)
       m.dct[static_cast<std::size_t>(k) * F + j] =
           static_cast<float>(lift * scale * std::cos(std::numbers::pi * k * (2 * j + 1) / (2.0 * F)));
+  if (m.kaldi) {
+    m.dct64.resize(static_cast<std::size_t>(C) * F);
+    for (int k = 0; k < C; ++k)
+      for (int j = 0; j < F; ++j)
+        m.dct64[static_cast<std::size_t>(k) * F + j] = lifter[static_cast<std::size_t>(k)] *
+            (k == 0 ? std::sqrt(1.0 / F) : std::sqrt(2.0 / F)) * std::cos(std::numbers::pi * k * (2 * j + 1) / (2.0 * F));
   }
+  }
+}
+
+void MfccFrame::Impl::setup_kaldi_fft(int n) {
+  const std::size_t N = static_cast<std::size_t>(n);
+  x.assign(N, 0.0);
+  re.resize(N);
+  im.resize(N);
+  cos_t.resize(N / 2);
+  sin_t.resize(N / 2);
+  for (std::size_t k = 0; k < N / 2; ++k) {
+    cos_t[k] = std::cos(2 * std::numbers::pi * static_cast<double>(k) / n);
+    sin_t[k] = -std::sin(2 * std::numbers::pi * static_cast<double>(k) / n);
+  }
+  bitrev.resize(N);
+  int bits = 0;
+  while ((1 << bits) < n) ++bits;
+  for (int i = 0; i < n; ++i) {
+    int r = 0;
+    for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
+    bitrev[static_cast<std::size_t>(i)] = r;
+  }
+}
+
+// In-place iterative radix-2 DFT of x (real) into re, im.
+void MfccFrame::Impl::fft64(int n) {
+  for (int i = 0; i < n; ++i) {
+    re[static_cast<std::size_t>(bitrev[static_cast<std::size_t>(i)])] = x[static_cast<std::size_t>(i)];
+    im[static_cast<std::size_t>(i)] = 0;
+  }
+  for (int len = 2; len <= n; len <<= 1) {
+    const int half = len / 2, step = n / len;
+    for (int b = 0; b < n; b += len)
+      for (int k = 0; k < half; ++k) {
+        const std::size_t t = static_cast<std::size_t>(k * step);
+        const std::size_t p = static_cast<std::size_t>(b + k), q = p + static_cast<std::size_t>(half);
+        const double wr = cos_t[t], wi = sin_t[t];
+        const double vr = re[q] * wr - im[q] * wi, vi = re[q] * wi + im[q] * wr;
+        re[q] = re[p] - vr;
+        im[q] = im[p] - vi;
+        re[p] += vr;
+        im[p] += vi;
+      }
+  }
+}
+
+// Kaldi's ProcessWindow and MfccComputer::Compute.
+void MfccFrame::Impl::compute_kaldi(const float* frame, float* out, int L) {
+  const int N = static_cast<int>(x.size());
+  double* v = x.data();
+  for (int i = 0; i < L; ++i) v[i] = frame[i];
+  if (remove_dc) {
+    double sum = 0;
+    for (int i = 0; i < L; ++i) sum += v[i];
+    const double mean = sum / L;
+    for (int i = 0; i < L; ++i) v[i] -= mean;
+  }
+  auto log_energy = [&] {
+    double e = 0;
+    for (int i = 0; i < L; ++i) e += v[i] * v[i];
+    return std::log(std::max(e, static_cast<double>(kKaldiLogFloor)));
+  };
+  double log_e = raw_energy ? log_energy() : 0;
+  if (preemph != 0) {
+    for (int i = L - 1; i > 0; --i) v[i] -= preemph * v[i - 1];
+    v[0] -= preemph * v[0];
+  }
+  if (!window.empty())
+    for (int i = 0; i < L; ++i) v[i] *= window[static_cast<std::size_t>(i)];
+  if (!raw_energy) log_e = log_energy();
+  for (int i = L; i < N; ++i) v[i] = 0;
+  fft64(N);
+  std::vector<double>& P = re;  // |X|^2 in place (Kaldi does not divide by N)
+  for (int i = 0; i <= N / 2; ++i)
+    P[static_cast<std::size_t>(i)] = re[static_cast<std::size_t>(i)] * re[static_cast<std::size_t>(i)] +
+                                     im[static_cast<std::size_t>(i)] * im[static_cast<std::size_t>(i)];
+  std::vector<double>& logmel64 = im;  // the spectrum's imaginary part is spent
+  for (int j = 0; j < num_filters; ++j) {
+    const double* p = P.data() + first[static_cast<std::size_t>(j)];
+    const int b = off[static_cast<std::size_t>(j)], e = off[static_cast<std::size_t>(j) + 1];
+    double s = 0;
+    for (int k = b; k < e; ++k) s += weights64[static_cast<std::size_t>(k)] * p[k - b];
+    logmel64[static_cast<std::size_t>(j)] = std::log(std::max(s, static_cast<double>(kKaldiLogFloor)));
+  }
+  for (int k = 0; k < num_ceps; ++k) {
+    double s = 0;
+    for (int j = 0; j < num_filters; ++j) s += dct64[static_cast<std::size_t>(k) * num_filters + j] * logmel64[static_cast<std::size_t>(j)];
+    out[k] = static_cast<float>(s);
+  }
+  if (energy) out[0] = static_cast<float>(log_e);
 }
 
 MfccFrame::~MfccFrame() = default;
@@ -239,6 +451,7 @@ void MfccFrame::compute(const float* frame, float* out) {
   Impl& m = *impl_;
   const int L = g_.length, bins = g_.fft / 2 + 1;
   float* in = m.fft_in.data();
+  if (m.kaldi) return m.compute_kaldi(frame, out, L);
   if (m.window.empty()) {
     std::memcpy(in, frame, sizeof(float) * static_cast<std::size_t>(L));
   } else {
@@ -346,6 +559,7 @@ MfccStream::MfccStream(const MfccOptions& opt, double rate, std::string_view key
     : opt_(opt), frame_(opt, rate), dim_(opt.dim()), rng_(opt.seed ^ fnv1a(key)) {
   ceps_.resize(static_cast<std::size_t>(opt.num_ceps));
   buf_.resize(static_cast<std::size_t>(geometry().length) + 8192);
+  if (opt.style == MfccStyle::Kaldi) kframe_.resize(static_cast<std::size_t>(geometry().length));
   const int C = opt.num_ceps;
   if (opt.deltas >= 1) d1_ = std::make_unique<DeltaStage>(C, 0, C, opt.delta_window);
   if (opt.deltas >= 2) d2_ = std::make_unique<DeltaStage>(2 * C, C, C, opt.delta_window);
@@ -353,7 +567,22 @@ MfccStream::MfccStream(const MfccOptions& opt, double rate, std::string_view key
 
 MfccStream::~MfccStream() = default;
 
+double MfccStream::gauss() {
+  // Box-Muller on 53-bit uniforms: the same numbers on every platform.
+  if (have_spare_) {
+    have_spare_ = false;
+    return spare_;
+  }
+  double u1 = (static_cast<double>(splitmix64(rng_) >> 11) + 1.0) * 0x1.0p-53;
+  double u2 = static_cast<double>(splitmix64(rng_) >> 11) * 0x1.0p-53;
+  double r = std::sqrt(-2.0 * std::log(u1));
+  spare_ = r * std::sin(2 * std::numbers::pi * u2);
+  have_spare_ = true;
+  return r * std::cos(2 * std::numbers::pi * u2);
+}
+
 void MfccStream::push(const float* x, std::size_t n, std::vector<float>& out) {
+  if (opt_.style == MfccStyle::Kaldi) return push_kaldi(x, n, out);
   const FrameGeometry& g = geometry();
   const float a = static_cast<float>(opt_.preemph);
   const float dither = static_cast<float>(opt_.dither);
@@ -364,20 +593,7 @@ void MfccStream::push(const float* x, std::size_t n, std::vector<float>& out) {
   float prev = prev_;
   if (dither > 0) {
     for (std::size_t i = 0; i < n; ++i) {
-      // Box-Muller on 53-bit uniforms: the same numbers on every platform.
-      double g0;
-      if (have_spare_) {
-        g0 = spare_;
-        have_spare_ = false;
-      } else {
-        double u1 = (static_cast<double>(splitmix64(rng_) >> 11) + 1.0) * 0x1.0p-53;
-        double u2 = static_cast<double>(splitmix64(rng_) >> 11) * 0x1.0p-53;
-        double r = std::sqrt(-2.0 * std::log(u1));
-        g0 = r * std::cos(2 * std::numbers::pi * u2);
-        spare_ = r * std::sin(2 * std::numbers::pi * u2);
-        have_spare_ = true;
-      }
-      float xi = x[i] + dither * static_cast<float>(g0);
+      float xi = x[i] + dither * static_cast<float>(gauss());
       y[i] = (total_ == 0 && i == 0) ? xi : xi - a * prev;
       prev = xi;
     }
@@ -410,8 +626,67 @@ void MfccStream::push(const float* x, std::size_t n, std::vector<float>& out) {
   }
 }
 
+// Kaldi style: buf_ holds raw samples (int16 scale) from index origin_ on;
+// frame t is computed once its last sample has arrived, and samples no
+// later frame needs are dropped. Only frames that run past the end wait for
+// finish(): they need the total length to reflect.
+void MfccStream::push_kaldi(const float* x, std::size_t n, std::vector<float>& out) {
+  const FrameGeometry& g = geometry();
+  if (buf_.size() < len_ + n) buf_.resize(len_ + n);
+  float* y = buf_.data() + len_;
+  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * kInt16Scale;
+  len_ += n;
+  total_ += static_cast<std::int64_t>(n);
+  while (first_sample(frames_, g) + g.length <= total_) {
+    gather_kaldi(frames_);
+    frame_at(kframe_.data(), out);
+  }
+  // Keep from the next frame's first sample (or from 0 while frames still
+  // reach before the start and reflect into the first samples).
+  const std::int64_t keep_from = std::max<std::int64_t>(0, first_sample(frames_, g));
+  if (keep_from > origin_) {
+    const std::size_t drop = static_cast<std::size_t>(std::min<std::int64_t>(keep_from - origin_, static_cast<std::int64_t>(len_)));
+    std::memmove(buf_.data(), buf_.data() + drop, sizeof(float) * (len_ - drop));
+    len_ -= drop;
+    origin_ += static_cast<std::int64_t>(drop);
+  }
+}
+
+void MfccStream::gather_kaldi(std::int64_t t) {
+  const FrameGeometry& g = geometry();
+  const std::int64_t start = first_sample(t, g), n = total_;
+  float* f = kframe_.data();
+  for (int s = 0; s < g.length; ++s) {
+    std::int64_t i = start + s;
+    // Kaldi's ExtractWindow: reflect around either end, as often as needed
+    // (-1 -> 0, -2 -> 1; n -> n - 1, n + 1 -> n - 2).
+    while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - 1 - i;
+    if (i < origin_ || i >= origin_ + static_cast<std::int64_t>(len_))
+      fail("internal error: Kaldi frame ", t, " needs sample ", i, ", no longer held");
+    f[s] = buf_[static_cast<std::size_t>(i - origin_)];
+  }
+  if (opt_.dither > 0)  // Kaldi dithers each frame, in int16 units
+    for (int s = 0; s < g.length; ++s) f[s] += static_cast<float>(opt_.dither * gauss());
+}
+
+void MfccStream::finish_kaldi(std::vector<float>& out) {
+  const FrameGeometry& g = geometry();
+  const std::int64_t want = num_frames(total_, g);
+  if (want == 0)
+    fail(total_, " samples are fewer than one ", g.length, "-sample frame (Kaldi's --snip-edges)");
+  while (frames_ < want) {
+    gather_kaldi(frames_);
+    frame_at(kframe_.data(), out);
+  }
+}
+
 void MfccStream::finish(std::vector<float>& out) {
   if (total_ == 0) fail("no audio samples");
+  if (opt_.style == MfccStyle::Kaldi) {
+    finish_kaldi(out);
+    finish_deltas(out);
+    return;
+  }
   const FrameGeometry& g = geometry();
   const std::int64_t want = num_frames(total_, g);
   std::vector<float> padded(static_cast<std::size_t>(g.length));
@@ -425,6 +700,10 @@ void MfccStream::finish(std::vector<float>& out) {
     frame_at(padded.data(), out);
     at += static_cast<std::size_t>(g.shift);
   }
+  finish_deltas(out);
+}
+
+void MfccStream::finish_deltas(std::vector<float>& out) {
   if (d1_) {
     tmp_.clear();
     d1_->finish(tmp_);

@@ -18,6 +18,24 @@
 // Then, optionally, deltas (python_speech_features' `delta`, edge-padded)
 // and per-utterance mean/variance normalisation.
 //
+// MfccStyle::Kaldi is what Kaldi's compute-mfcc-feats computes (with
+// MfccOptions::use_kaldi_defaults: its defaults, dither 0). For samples
+// scaled to int16 range (x 32768), per frame of L = int(0.025 r) samples
+// every S = int(0.010 r):
+//
+//  1. frames: snip-edges, 1 + (len - L) / S frames, none if len < L; without
+//     snip-edges (len + S/2) / S frames centred on t S + S/2, the signal
+//     reflected at its ends (x[-1] = x[0], x[len] = x[len-1])
+//  2. dither (Gaussian, per frame), then DC removal: x -= mean(x)
+//  3. raw energy E = sum x^2 (before pre-emphasis and window), floored at FLT_EPSILON
+//  4. pre-emphasis within the frame: x[i] -= 0.97 x[i-1], x[0] -= 0.97 x[0]
+//  5. Povey window (Hann^0.85, symmetric), zero-padded to N = next power of two >= L
+//  6. P = |rfft|^2 (no 1/N); 23 triangles on mel(f) = 1127 ln(1 + f/700)
+//     between 20 Hz and r/2, interpolated in the mel domain over bins 0..N/2-1
+//  7. log, floored at FLT_EPSILON; orthonormal DCT-II, 13 kept, lifter 22;
+//     c_0 := log E
+// Kaldi-style frames are computed in float64 (see MfccFrame::Impl).
+//
 // Classes follow the SPTK shape: settings fixed in the constructor, scratch
 // memory owned by the object, one object per thread.
 #pragma once
@@ -33,6 +51,7 @@
 namespace sb {
 
 enum class Window { Rect, Hamming, Hann, Povey };
+enum class MfccStyle { Peer, Kaldi };
 enum class Cmvn { None, Mean, MeanVar };
 
 // What the command line spells differently from MfccOptions' fields: the
@@ -41,6 +60,7 @@ enum class Cmvn { None, Mean, MeanVar };
 struct MfccSpelling {
   std::string window, cmvn;
   bool no_energy = false;
+  bool kaldi = false;
 };
 
 struct MfccOptions {
@@ -60,6 +80,11 @@ struct MfccOptions {
   Cmvn cmvn = Cmvn::None;       // per utterance
   double dither = 0;            // standard deviation of Gaussian noise added to samples
   std::uint64_t seed = 0;       // dither seed (mixed with the utterance key)
+  MfccStyle style = MfccStyle::Peer;
+  // MfccStyle::Kaldi only (Kaldi's options of the same names).
+  bool snip_edges = true;       // frames only where they fit, else centred and reflected
+  bool remove_dc = true;        // subtract each frame's mean
+  bool raw_energy = true;       // log E before pre-emphasis and window, else after the window
   // Input side (lib/audio/extract.h).
   double rate = 0;              // resample to this rate first (libsoxr); 0 = keep
   int channel = -1;             // -1 = average the channels
@@ -75,8 +100,15 @@ struct MfccOptions {
   // that depend on other options (num-ceps <= num-filters, frame-shift <=
   // frame-length, fft-size a power of two) are left to validate().
   void Register(OptionsItf& o, MfccSpelling& words);
-  // Takes the parsed words back into window, cmvn and energy.
+  // Takes the parsed words back into window, cmvn, energy and style.
   void set_from(const MfccSpelling& words);
+
+  // compute-mfcc-feats' defaults, dither 0: style Kaldi, Povey window, 23
+  // filters, low edge 20 Hz, N the next power of two >= L. Called before the
+  // parsed values are applied, so that what the user gives still wins.
+  void use_kaldi_defaults(MfccSpelling& words);
+  // Options that mean something only with --kaldi (given without it: usage error).
+  static const std::vector<std::string>& kaldi_only_options();
 };
 
 Window window_from_name(std::string_view name);  // rect|hamming|hann|povey; UsageError
@@ -84,16 +116,28 @@ const char* window_name(Window w);
 Cmvn cmvn_from_name(std::string_view name);      // none|mean|meanvar; UsageError
 const char* cmvn_name(Cmvn c);
 
+// The window of L samples: symmetric (period L - 1), as numpy and Kaldi.
+std::vector<float> frame_window(Window w, int length);
+// Kaldi's mel scale, 1127 ln(1 + hz/700).
+double kaldi_mel(double hz);
+// 1 + (L/2) sin(pi k / L) for k < num_ceps (all 1 when L is 0).
+std::vector<double> lifter_coefficients(int num_ceps, double lifter);
+
 // Frame geometry for a rate; throws sb::Error when the options do not fit
 // the rate (a filter above r/2, a frame shorter than 2 samples, ...).
 struct FrameGeometry {
   int length = 0;  // L
   int shift = 0;   // S
   int fft = 0;     // N
+  MfccStyle style = MfccStyle::Peer;
+  bool snip_edges = true;  // Kaldi style only
 };
 FrameGeometry frame_geometry(const MfccOptions& o, double rate);
-// Frames for len samples: 1 if len <= L else 1 + ceil((len - L) / S).
+// Frames for len samples. Peer: 1 if len <= L else 1 + ceil((len - L) / S).
+// Kaldi: snip-edges 0 if len < L else 1 + (len - L) / S; else (len + S/2) / S.
 std::int64_t num_frames(std::int64_t len, const FrameGeometry& g);
+// Kaldi style: the first sample of frame t (negative for centred frames at the start).
+std::int64_t first_sample(std::int64_t t, const FrameGeometry& g);
 
 // Static features of single frames (num_ceps values each).
 class MfccFrame {
@@ -104,7 +148,9 @@ class MfccFrame {
   MfccFrame& operator=(const MfccFrame&) = delete;
 
   const FrameGeometry& geometry() const { return g_; }
-  // frame: L pre-emphasised samples. out: num_ceps values.
+  // Peer style: L pre-emphasised samples. Kaldi style: L raw samples (int16
+  // scale, dithered); DC removal, energy, pre-emphasis happen here.
+  // out: num_ceps values.
   void compute(const float* frame, float* out);
 
   // The filterbank as a dense num_filters x (N/2+1) matrix (tests, docs).
@@ -159,6 +205,12 @@ class MfccStream {
  private:
   void frame_at(const float* p, std::vector<float>& out);
   void emit_static(const float* c, std::vector<float>& out);
+  double gauss();
+  void push_kaldi(const float* x, std::size_t n, std::vector<float>& out);
+  void finish_kaldi(std::vector<float>& out);
+  void finish_deltas(std::vector<float>& out);
+  // Kaldi style: frame t's samples (reflected at the ends), dithered, into kframe_.
+  void gather_kaldi(std::int64_t t);
 
   MfccOptions opt_;
   MfccFrame frame_;
@@ -170,6 +222,8 @@ class MfccStream {
   std::int64_t frames_ = 0;  // static frames computed
   float prev_ = 0;           // last raw sample, for pre-emphasis across blocks
   std::vector<float> ceps_, tmp_;
+  std::int64_t origin_ = 0;  // Kaldi style: the sample index of buf_[0]
+  std::vector<float> kframe_;
   std::unique_ptr<DeltaStage> d1_, d2_;
   std::uint64_t rng_;
   bool have_spare_ = false;

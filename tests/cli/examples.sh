@@ -136,6 +136,12 @@ mkdir -p "$F"
   cp data/val/text text
   cp data/val/utt2img utt2img
   cp data/val/wav.scp wav.scp
+  # A recording-level data directory for the --segments examples: two
+  # utterances cut from each recording.
+  mkdir -p data/rec
+  cp wav.scp data/rec/wav.scp
+  awk '{ print $1 "-a", $1, 0, 0.3; print $1 "-b", $1, 0.2, -1 }' wav.scp >data/rec/segments
+  cp data/rec/segments segments
   sb-embed -q -m model.sbt -e s2i --threads 1 feats.sbt >val.s2i.sbt
   sb-embed -q -m model.sbt -e i2s --threads 1 images.sbt >val.i2s.sbt
   sb-embed -q -m model.sbt -e s2i --threads 1 --layer speech:0 --frames feats.sbt >val.speech0.sbt

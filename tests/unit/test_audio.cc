@@ -612,3 +612,251 @@ BOOST_AUTO_TEST_CASE(features_at_another_rate) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Kaldi-compatible MFCC (MfccStyle::Kaldi): each piece against answers
+// worked out by hand or from Kaldi's definitions; the whole pipeline is
+// compared with torchaudio.compliance.kaldi in tests/cli/mfcc_kaldi.sh.
+BOOST_AUTO_TEST_SUITE(kaldi)
+
+MfccOptions kaldi_options() {
+  MfccOptions o;
+  MfccSpelling w;
+  o.use_kaldi_defaults(w);
+  return o;
+}
+
+BOOST_AUTO_TEST_CASE(defaults_are_compute_mfcc_feats) {
+  MfccOptions o = kaldi_options();
+  BOOST_TEST((o.style == MfccStyle::Kaldi && o.window == Window::Povey));
+  BOOST_TEST(o.num_filters == 23);
+  BOOST_TEST(o.num_ceps == 13);
+  BOOST_TEST(o.low_freq == 20);
+  BOOST_TEST(o.dither == 0);
+  BOOST_TEST((o.snip_edges && o.remove_dc && o.raw_energy && o.energy));
+  o.validate();
+  // The words the command line parses back agree.
+  MfccSpelling w;
+  MfccOptions p;
+  p.use_kaldi_defaults(w);
+  p.set_from(w);
+  BOOST_TEST((p.style == MfccStyle::Kaldi && p.window == Window::Povey && p.energy));
+}
+
+BOOST_AUTO_TEST_CASE(povey_window) {
+  // Hann^0.85 over 5 samples: 0, 0.5^0.85, 1, 0.5^0.85, 0.
+  auto w = frame_window(Window::Povey, 5);
+  const float half = 0.5547847f;
+  BOOST_TEST(w[0] == 0.0f, tt::tolerance(1e-7f));
+  BOOST_TEST(w[1] == half, tt::tolerance(1e-6f));
+  BOOST_TEST(w[2] == 1.0f, tt::tolerance(1e-7f));
+  BOOST_TEST(w[3] == half, tt::tolerance(1e-6f));
+  BOOST_TEST(std::abs(w[4]) < 1e-7f);
+  auto h = frame_window(Window::Hamming, 5);
+  BOOST_TEST(h[0] == 0.08f, tt::tolerance(1e-6f));
+  BOOST_TEST(h[2] == 1.0f, tt::tolerance(1e-6f));
+}
+
+BOOST_AUTO_TEST_CASE(mel_scale_and_lifter) {
+  BOOST_TEST(kaldi_mel(700) == 1127.0 * std::log(2.0), tt::tolerance(1e-12));
+  BOOST_TEST(kaldi_mel(0) == 0.0);
+  auto l = lifter_coefficients(13, 22);
+  BOOST_TEST(l[0] == 1.0);
+  BOOST_TEST(l[11] == 12.0, tt::tolerance(1e-12));  // 1 + 11 sin(pi/2)
+  BOOST_TEST(l[1] == 1 + 11 * std::sin(std::numbers::pi / 22), tt::tolerance(1e-12));
+  for (double v : lifter_coefficients(4, 0)) BOOST_TEST(v == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(geometry_and_frame_counts) {
+  MfccOptions o = kaldi_options();
+  FrameGeometry g = frame_geometry(o, 16000);
+  BOOST_TEST(g.length == 400);
+  BOOST_TEST(g.shift == 160);
+  BOOST_TEST(g.fft == 512);
+  FrameGeometry g8 = frame_geometry(o, 8000);
+  BOOST_TEST((g8.length == 200 && g8.shift == 80 && g8.fft == 256));
+  // 44.1 kHz: Kaldi truncates 1102.5 to 1102 (the peer rounds to 1103).
+  BOOST_TEST(frame_geometry(o, 44100).length == 1102);
+  BOOST_TEST(num_frames(399, g) == 0);
+  BOOST_TEST(num_frames(400, g) == 1);
+  BOOST_TEST(num_frames(559, g) == 1);
+  BOOST_TEST(num_frames(560, g) == 2);
+  o.snip_edges = false;
+  g = frame_geometry(o, 16000);
+  BOOST_TEST(num_frames(1000, g) == 6);  // (1000 + 80) / 160
+  BOOST_TEST(num_frames(79, g) == 0);
+  BOOST_TEST(first_sample(0, g) == -120);  // centred on 80: 80 - 200
+  BOOST_TEST(first_sample(2, g) == 200);
+}
+
+BOOST_AUTO_TEST_CASE(mel_bank_edges_at_16k) {
+  // 23 triangles, 20 Hz .. 8 kHz, N = 512 (31.25 Hz bins), worked out from
+  // Kaldi's MelBanks in float64: filter 1 covers bins 1..5, filter 23
+  // bins 204..255; bin 256 (Nyquist) is in none.
+  MfccFrame f(kaldi_options(), 16000);
+  auto fb = f.dense_filterbank();
+  const int bins = 257;
+  BOOST_TEST_REQUIRE(fb.size() == 23u * bins);
+  auto row = [&](int j) { return &fb[static_cast<std::size_t>(j) * bins]; };
+  auto first = [&](int j) { int i = 0; while (i < bins && row(j)[i] == 0) ++i; return i; };
+  auto last = [&](int j) { int i = bins - 1; while (i >= 0 && row(j)[i] == 0) --i; return i; };
+  BOOST_TEST(first(0) == 1);
+  BOOST_TEST(last(0) == 5);
+  BOOST_TEST(first(22) == 204);
+  BOOST_TEST(last(22) == 255);
+  BOOST_TEST(row(0)[1] == 0.14932837f, tt::tolerance(1e-5f));
+  BOOST_TEST(row(0)[2] == 0.55237826f, tt::tolerance(1e-5f));
+  BOOST_TEST(row(22)[204] == 0.00863632f, tt::tolerance(1e-4f));
+  for (int j = 0; j < 23; ++j) BOOST_TEST(row(j)[256] == 0.0f);
+}
+
+BOOST_AUTO_TEST_CASE(too_many_filters_is_an_error) {
+  // 8 kHz, N = 256: 128 filters over 20..4000 Hz leave some without a bin.
+  MfccOptions o = kaldi_options();
+  o.num_filters = 128;
+  o.num_ceps = 13;
+  BOOST_CHECK_THROW(MfccFrame(o, 8000), Error);
+}
+
+BOOST_AUTO_TEST_CASE(hand_checkable_frames) {
+  MfccOptions o = kaldi_options();
+  MfccFrame f(o, 16000);
+  std::vector<float> x(400, 3.0f), c(13);
+  // A constant frame is all DC: energy and every mel band are floored at
+  // FLT_EPSILON, so c0 = ln(2^-23) and the DCT of a constant leaves 0 above c0.
+  f.compute(x.data(), c.data());
+  BOOST_TEST(c[0] == std::log(std::numeric_limits<float>::epsilon()), tt::tolerance(1e-6f));
+  for (int k = 1; k < 13; ++k) BOOST_TEST(std::abs(c[k]) < 1e-4f);
+  // +-1 alternating: mean 0, raw energy 400 (before pre-emphasis and window).
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = i % 2 ? -1.0f : 1.0f;
+  f.compute(x.data(), c.data());
+  BOOST_TEST(c[0] == std::log(400.0f), tt::tolerance(1e-6f));
+  // Without DC removal a constant 3 keeps its energy 400 * 9.
+  o.remove_dc = false;
+  MfccFrame keep(o, 16000);
+  std::fill(x.begin(), x.end(), 3.0f);
+  keep.compute(x.data(), c.data());
+  BOOST_TEST(c[0] == std::log(3600.0f), tt::tolerance(1e-6f));
+  // Energy after the window instead (raw-energy false): Kaldi's
+  // pre-emphasis turns a constant 3 into 3 - 0.97 * 3 = 0.09 everywhere
+  // (x[0] included), so E = sum (0.09 w_i)^2.
+  o.raw_energy = false;
+  MfccFrame windowed(o, 16000);
+  windowed.compute(x.data(), c.data());
+  double e = 0;
+  for (float w : frame_window(Window::Povey, 400)) e += (0.09 * w) * (0.09 * w);
+  BOOST_TEST(c[0] == std::log(static_cast<float>(e)), tt::tolerance(1e-4f));
+}
+
+BOOST_AUTO_TEST_CASE(samples_are_int16_scaled_and_streamed) {
+  // Features of x in [-1, 1) are those of the frame 32768 x.
+  MfccOptions o = kaldi_options();
+  auto x = sine(440, 16000, 1000, 0.25);
+  auto c = mfcc_of(x, 16000, o, 1000);
+  BOOST_TEST_REQUIRE(c.size() == 4u * 13);  // 1 + (1000 - 400) / 160
+  MfccFrame f(o, 16000);
+  std::vector<float> frame(400), want(13);
+  for (int i = 0; i < 400; ++i) frame[static_cast<std::size_t>(i)] = x[static_cast<std::size_t>(160 + i)] * 32768.0f;
+  f.compute(frame.data(), want.data());
+  for (int k = 0; k < 13; ++k) BOOST_TEST(c[13 + static_cast<std::size_t>(k)] == want[static_cast<std::size_t>(k)]);
+  for (std::size_t block : {1u, 7u, 160u, 401u})
+    BOOST_TEST((mfcc_of(x, 16000, o, block) == c));
+}
+
+BOOST_AUTO_TEST_CASE(centred_frames_reflect_the_edges) {
+  MfccOptions o = kaldi_options();
+  o.snip_edges = false;
+  auto x = sine(300, 16000, 1000, 0.25);
+  auto c = mfcc_of(x, 16000, o, 1000);
+  BOOST_TEST_REQUIRE(c.size() == 6u * 13);
+  // Frame 0 starts at -120: samples 119 .. 0 reflected, then 0 .. 279.
+  // Frame 5 starts at 680 and runs to 1079: 999 .. 920 reflected at the end.
+  MfccFrame f(o, 16000);
+  std::vector<float> frame(400), want(13);
+  auto at = [&](long i) {
+    if (i < 0) i = -i - 1;
+    if (i >= 1000) i = 2 * 1000 - 1 - i;
+    return x[static_cast<std::size_t>(i)] * 32768.0f;
+  };
+  for (long t : {0L, 5L}) {
+    for (long s = 0; s < 400; ++s) frame[static_cast<std::size_t>(s)] = at(t * 160 - 120 + s);
+    f.compute(frame.data(), want.data());
+    for (int k = 0; k < 13; ++k)
+      BOOST_TEST(c[static_cast<std::size_t>(t * 13 + k)] == want[static_cast<std::size_t>(k)]);
+  }
+  for (std::size_t block : {1u, 100u, 333u}) BOOST_TEST((mfcc_of(x, 16000, o, block) == c));
+  // Shorter than one frame: still (n + 80) / 160 frames, reflected as often as needed.
+  auto y = sine(300, 16000, 250, 0.25);
+  BOOST_TEST(mfcc_of(y, 16000, o, 50).size() == 2u * 13);
+}
+
+BOOST_AUTO_TEST_CASE(too_short_for_a_frame_is_an_error) {
+  MfccOptions o = kaldi_options();
+  auto x = sine(300, 16000, 399);
+  MfccStream s(o, 16000);
+  std::vector<float> out;
+  s.push(x.data(), x.size(), out);
+  BOOST_CHECK_THROW(s.finish(out), Error);
+  AudioInfo info;
+  info.rate = 16000;
+  info.frames = 399;
+  BOOST_CHECK_THROW(plan_utterance(info, o), Error);
+}
+
+BOOST_AUTO_TEST_CASE(dither_per_frame_is_seeded) {
+  MfccOptions o = kaldi_options();
+  std::vector<float> silence(1600, 0.0f);
+  auto quiet = mfcc_of(silence, 16000, o, 1600);
+  BOOST_TEST(quiet[0] == std::log(std::numeric_limits<float>::epsilon()), tt::tolerance(1e-6f));
+  o.dither = 1.0;  // Kaldi's default, in int16 units
+  o.seed = 5;
+  MfccStream a(o, 16000, "k"), b(o, 16000, "k"), other(o, 16000, "j");
+  std::vector<float> ca, cb, co;
+  a.push(silence.data(), 1600, ca); a.finish(ca);
+  b.push(silence.data(), 1600, cb); b.finish(cb);
+  other.push(silence.data(), 1600, co); other.finish(co);
+  BOOST_TEST((ca == cb));
+  BOOST_TEST((ca != co));
+  // Unit Gaussian noise over 400 samples, mean removed: E ~ 400, log E ~ 6.
+  BOOST_TEST(std::abs(ca[0] - std::log(400.0f)) < 0.5f);
+}
+
+BOOST_AUTO_TEST_CASE(peer_defaults_are_untouched) {
+  // Kaldi's options do nothing to the peer style (its bits are checked
+  // against the reference files above).
+  MfccOptions p;
+  MfccOptions q;
+  q.snip_edges = false;
+  q.remove_dc = false;
+  q.raw_energy = false;
+  auto x = sine(440, 16000, 3000);
+  BOOST_TEST((mfcc_of(x, 16000, p, 3000) == mfcc_of(x, 16000, q, 512)));
+}
+
+BOOST_AUTO_TEST_CASE(ark_offsets_and_segments) {
+  BOOST_TEST(is_ark_offset("data/wav.ark:1234"));
+  BOOST_TEST(is_ark_offset(" wav.ark:0 "));
+  BOOST_TEST(is_ark_offset("wav.ark:12[0:799]"));
+  BOOST_TEST(!is_ark_offset("a.wav"));
+  BOOST_TEST(!is_ark_offset("c:/x.wav"));
+  BOOST_TEST(!is_ark_offset("wav.ark:"));
+  BOOST_TEST(!is_ark_offset(":12"));
+  Segment s;
+  s.rec = "r";
+  s.start = 0.5;
+  s.end = 1.25;
+  SampleRange r = segment_samples(s, 16000 * 3, 16000, 0.5);
+  BOOST_TEST((r.begin == 8000 && r.end == 20000));
+  s.end = -1;
+  r = segment_samples(s, 48000, 16000, 0.5);
+  BOOST_TEST(r.end == 48000);
+  s.end = 3.3;  // 0.3 s past a 3 s recording: clamped
+  r = segment_samples(s, 48000, 16000, 0.5);
+  BOOST_TEST(r.end == 48000);
+  s.end = 3.6;  // 0.6 s past: refused
+  BOOST_CHECK_THROW(segment_samples(s, 48000, 16000, 0.5), Error);
+  s.start = 3.0;
+  s.end = 3.2;
+  BOOST_CHECK_THROW(segment_samples(s, 48000, 16000, 0.5), Error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
