@@ -26,6 +26,10 @@ const char* kOverview =
     "skipped and reported by name on stderr; --strict makes them errors. Structural\n"
     "problems (a missing file, a line that does not parse) are errors (exit 2).\n"
     "\n"
+    "Examples:\n"
+    "  sb-import librispeech --case lower /data/LibriSpeech data/libri\n"
+    "  sb-import asterisk /usr/share/asterisk/sounds/en data/asterisk\n"
+    "\n"
     "See also: sb-mfcc(1), sb-train(1), sb(7)\n";
 
 const char* kFlickrEpilog =

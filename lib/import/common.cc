@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include "core/error.h"
@@ -170,6 +171,18 @@ void write_data_dirs(const std::string& outdir, const std::vector<Split>& splits
       for (std::size_t i = 0; i < sp.image_keys.size(); ++i)
         archives.back()->write_f32(sp.image_keys[i], {static_cast<std::int64_t>(sp.image_vectors[i].size())},
                                    sp.image_vectors[i].data());
+      // Each utterance's image vector under the utterance's key, for RSA
+      // against the images (the paper's Table 4; sb-corpus writes the same
+      // for val/test). Not for train: it would only repeat images.sbt x 5.
+      if (sp.name != "train") {
+        std::map<std::string, std::size_t> row;
+        for (std::size_t i = 0; i < sp.image_keys.size(); ++i) row[sp.image_keys[i]] = i;
+        archives.push_back(std::make_unique<ArchiveWriter>(dir + "/utt-images.sbt"));
+        for (const Utterance* u : utts) {
+          const auto& v = sp.image_vectors[row.at(u->image)];
+          archives.back()->write_f32(u->key, {static_cast<std::int64_t>(v.size())}, v.data());
+        }
+      }
     }
   }
   for (auto& a : archives) a->close();

@@ -3,6 +3,7 @@
 //
 //   flickr8k     Flickr8K Audio Captions + Karpathy's splits + VGG features
 //                -> OUTDIR/{train,val,test}/{wav.scp,text,utt2spk,utt2img,images.sbt}
+//                   (+ utt-images.sbt in val/ and test/)
 //   librispeech  LibriSpeech's <subset>/<spk>/<chapter>/ layout
 //                -> OUTDIR/{train,heldout}/{wav.scp,text,utt2spk}
 //   asterisk     Debian's asterisk-core-sounds-en(-wav) prompts
@@ -111,7 +112,8 @@ ImportResult import_librispeech(const std::string& root, const ImportOptions& op
 ImportResult import_asterisk(const std::string& root, const ImportOptions& opt);
 
 // Writes each split as OUTDIR/<split>/ (wav.scp, text, utt2spk, and
-// utt2img + images.sbt where the split has images); every file appears
+// utt2img + images.sbt where the split has images, + utt-images.sbt
+// outside train); every file appears
 // only when all of them have been written.
 void write_data_dirs(const std::string& outdir, const std::vector<Split>& splits, bool force);
 

@@ -72,6 +72,9 @@ lines_are "test/utt2img" out/test/utt2img "C_0 C"
 check_out "train/images.sbt values" 0 'sb-tensor cat out/train/images.sbt | tr -s " \n" " "' \
   '^A f32 3 1 1\.125 1\.25 D f32 3 4 4\.125 4\.25 $'
 check_out "val/images.sbt values" 0 'sb-tensor cat out/val/images.sbt | tr -s " \n" " "' '^B f32 3 2 2\.125 2\.25 $'
+check_out "val/utt-images.sbt: each utterance's image" 0 'sb-tensor cat out/val/utt-images.sbt | tr -s " \n" " "' \
+  '^B_0 f32 3 2 2\.125 2\.25 B_1 f32 3 2 2\.125 2\.25 $'
+check_out "no utt-images.sbt in train" 0 'ls out/train | tr "\n" " "' '^images\.sbt text utt2img utt2spk wav\.scp $'
 
 check_err "an existing data directory is kept" 1 'sb-import flickr8k f8k out' 'already holds a data directory.*--force'
 check "--force replaces it" 0 'sb-import flickr8k --force -q --case lower f8k out'
