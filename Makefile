@@ -12,7 +12,7 @@ SB_BIN      = $(abspath $(BUILD))/tools
 # Debian packages the build and the tests need (make deps installs them).
 DEB_BUILD  = g++ meson ninja-build pkg-config libsndfile1-dev libkissfft-dev \
              libzstd-dev zlib1g-dev libcxxopts-dev libboost-test-dev libopenblas-dev \
-             liblinear-dev libsoxr-dev libespeak-ng-dev
+             liblinear-dev libsoxr-dev libespeak-ng-dev nlohmann-json3-dev libmatio-dev
 DEB_TEST   = espeak-ng sox python3-numpy python3-sklearn time
 DEB_DEMO   = gnuplot-nox
 DEB_DEV    = clang libclang-rt-14-dev pandoc

@@ -6,7 +6,7 @@
 # model.sbt, ...). An example fails the test when it exits non-zero; one that
 # cannot run here is listed below with the reason, never silently dropped.
 missing=""
-for t in sb-corpus sb-mfcc sb-train sb-embed sb-rank sb-rsa sb-probe sb-tensor; do
+for t in sb-corpus sb-mfcc sb-train sb-embed sb-rank sb-rsa sb-probe sb-tensor sb-import; do
   command -v "$t" >/dev/null || missing="$missing $t"
 done
 if [ -n "$missing" ]; then
@@ -27,6 +27,15 @@ SKIP["sb-train --preset row6 --data data/train --val data/val -o row6.sbt"]=$ful
 SKIP["sb-train --tasks si,st --layers s=2,t=1,s2i=2,s2t=0,t2s=0 --hidden 256 --epochs 10 --data data/train --val data/val -o small.sbt"]="10 epochs at GRU 256: CPU minutes"
 SKIP["sb-train --data data/train --val data/val --tasks si,st,ti -o model.sbt"]=$full_train
 SKIP["sb-corpus --size small --seed 7 -j 2 -o samples/data/small"]="the demo's corpus (800 images): minutes of speech synthesis; the tiny size runs"
+real_corpus="needs the real corpus, downloaded (README.md, Using the real corpora); tests/cli/import.sh imports fixtures in its layout"
+SKIP["sb-import flickr8k /data/flickr8k data/flickr8k"]=$real_corpus
+SKIP["sb-import flickr8k --features feats.npy --feature-names images.txt /data/flickr8k data/f8k"]=$real_corpus
+SKIP["sb-import flickr8k --case lower /data/flickr8k data/flickr8k"]=$real_corpus
+SKIP["sb-import librispeech --case lower /data/LibriSpeech data/libri"]=$real_corpus
+SKIP["sb-import librispeech --case lower /data/LibriSpeech/train-clean-100 data/libri-st"]=$real_corpus
+if [ ! -d /usr/share/asterisk/sounds/en ]; then
+  SKIP["sb-import asterisk /usr/share/asterisk/sounds/en data/asterisk"]="asterisk-core-sounds-en-wav is not installed"
+fi
 if ! sox -h 2>/dev/null | grep -qw mp3; then
   SKIP["sox in.mp3 -t wav - | sb-mfcc --key utt1 - | sb-tensor info"]="this sox has no MP3 support"
   SKIP["sox talk.mp3 -t wav - | sb-mfcc --key talk - | sb-tensor cat"]="this sox has no MP3 support"
@@ -43,7 +52,7 @@ fi
 # example on one line (the key of SKIP). A man page's example may span lines
 # (a trailing | or \, a for ... done); --help examples are one line each.
 mkdir -p ex
-for t in sb-mfcc sb-train sb-embed sb-rank sb-rsa sb-probe sb-tensor sb-corpus; do
+for t in sb-mfcc sb-train sb-embed sb-rank sb-rsa sb-probe sb-tensor sb-corpus sb-import; do
   "$t" --help >"ex/$t.help" 2>&1 || echo "HELP-FAILED" >>"ex/$t.help"
 done
 /usr/bin/python3 - "$SRC/man" ex <<'PY'
@@ -161,6 +170,11 @@ mkdir -p "$F"
   cp "$1" in.wav
   sox "$1" -t raw -e signed -b 16 -L audio.pcm
   if sox -h | grep -qw mp3; then sox "$1" in.mp3; cp in.mp3 talk.mp3; fi
+  # A LibriSpeech subset in its published layout (sb-import librispeech).
+  mkdir -p LibriSpeech/dev-clean/19/198
+  sox "$1" LibriSpeech/dev-clean/19/198/19-198-0000.flac
+  sox "$2" LibriSpeech/dev-clean/19/198/19-198-0001.flac
+  printf '%s\n' '19-198-0000 NORTHANGER ABBEY' '19-198-0001 THIS LITTLE WORK' > LibriSpeech/dev-clean/19/198/19-198.trans.txt
 ) >fixtures.log 2>&1
 if [ $? != 0 ]; then
   _cli_report "fixtures" 0 "building them failed: $(tail -3 fixtures.log | tr '\n' '|')"
@@ -197,7 +211,7 @@ done <ex/list
 
 # Every tool shows examples and every page has them: a parsing slip that
 # finds none must not pass as "nothing failed".
-for t in sb-mfcc sb-train sb-embed sb-rank sb-rsa sb-probe sb-tensor sb-corpus; do
+for t in sb-mfcc sb-train sb-embed sb-rank sb-rsa sb-probe sb-tensor sb-corpus sb-import; do
   count=$(awk -F'\t' -v s="$t --help" '$2 == s' ex/list | wc -l)
   if [ "$count" -ge 1 ]; then _cli_report "$t --help has examples ($count)" 1
   else _cli_report "$t --help has examples" 0 "none found"; fi
