@@ -12,6 +12,7 @@
 #include "core/strings.h"
 #include "io/archive.h"
 #include "io/npy.h"
+#include "io/quantize.h"
 #include "io/table.h"
 
 namespace {
@@ -29,9 +30,12 @@ const char* kCommands =
     "  split    -n N ARCHIVE PREFIX   N contiguous parts PREFIX1.sbt .. PREFIXN.sbt\n"
     "  from-npy FILE.npy|FILE.npz...  .npy (key: base name, or --key) and .npz members to an archive\n"
     "  to-npy   [ARCHIVE]             one record -> .npy; several -> .npz (-o FILE, default stdout)\n"
+    "  quantize --to f16|int8 MODEL   a smaller model: f32 records as f16, or weight matrices as\n"
+    "                                 int8 with per-row scales (biases stay f32); see sbt(5)\n"
     "\n"
     "info, keys, cat, head, select, merge and split stream record by record. to-npy holds\n"
-    "every record it writes in memory, and from-npy reads a whole .npz before writing.\n"
+    "every record it writes in memory, and from-npy reads a whole .npz before writing;\n"
+    "quantize holds the model.\n"
     "ARCHIVE '-' or none means standard input; binary output goes to standard output unless -o.\n"
     "Binary output to a terminal is refused unless --force.\n"
     "\n"
@@ -41,6 +45,7 @@ const char* kCommands =
     "  sb-tensor select -k val.list feats.sbt > val-feats.sbt\n"
     "  sb-tensor to-npy -o emb.npz emb.sbt      # numpy.load('emb.npz')\n"
     "  sb-tensor from-npy x.npy > x.sbt\n"
+    "  sb-tensor quantize --to int8 model.sbt -o model.int8.sbt\n"
     "\n"
     "See also: sbt(5), sb(7), sb-mfcc(1)\n";
 
@@ -64,7 +69,7 @@ void for_each_record(const std::vector<std::string>& inputs, F&& f) {
 
 // The options every command shares (each uses the ones it needs).
 struct TensorFlags {
-  std::string output = "-", keys, key;
+  std::string output = "-", keys, key, to;
   long long count = 10;
   int precision = 7;
   int level = kDefaultZstdLevel;
@@ -107,7 +112,7 @@ int tensor_main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help" ||
       std::string(argv[1]) == "--version") {
     auto opts = cli::make_options("inspect and convert .sbt archives", "COMMAND [OPTIONS] [ARGS...]");
-    if (argc < 2) usage_fail("missing COMMAND (info, keys, cat, head, select, merge, split, from-npy, to-npy)");
+    if (argc < 2) usage_fail("missing COMMAND (info, keys, cat, head, select, merge, split, from-npy, to-npy, quantize)");
     cli::parse(opts, argc, argv, std::string("\n") + kCommands);
     return 0;
   }
@@ -119,6 +124,7 @@ int tensor_main(int argc, char** argv) {
   reg.add("n,count", &f.count, "head: records (default 10); split: parts", 0, LLONG_MAX);
   reg.add_text("k,keys", &f.keys, "select: file of keys, one per line ('-' = stdin)", "FILE");
   reg.add_text("key", &f.key, "from-npy: record key for a single .npy; to-npy: the record to write", "KEY");
+  reg.add("to", &f.to, "quantize: the stored type", {"f16", "int8"});
   reg.add("p,precision", &f.precision, "cat: significant digits", 1, 17);
   reg.add("level", &f.level, "zstd level for written archives", 1, 19);
   reg.add("f,force", &f.force, "write binary data even to a terminal");
@@ -234,8 +240,16 @@ int tensor_main(int argc, char** argv) {
     } else {
       write_npy(out, recs[0].tensor);
     }
+  } else if (cmd == "quantize") {
+    if (f.to.empty()) usage_fail("quantize needs --to f16 or --to int8");
+    if (in.size() != 1) usage_fail("quantize takes one MODEL");
+    const std::string name = in[0] == "-" ? "stdin" : in[0];
+    const auto q = quantize_records(read_archive(in[0]), f.to == "f16" ? Quantization::F16 : Quantization::Int8, name);
+    ArchiveWriter w(out, writer_options(f));
+    for (const Record& rec : q) w.write(rec.key, rec.tensor);
+    w.close();
   } else {
-    usage_fail("unknown command '", cmd, "' (info, keys, cat, head, select, merge, split, from-npy, to-npy)");
+    usage_fail("unknown command '", cmd, "' (info, keys, cat, head, select, merge, split, from-npy, to-npy, quantize)");
   }
   return 0;
 }
