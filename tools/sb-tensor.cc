@@ -13,6 +13,7 @@
 #include "io/archive.h"
 #include "io/kaldi.h"
 #include "io/npy.h"
+#include "io/quantize.h"
 #include "io/table.h"
 
 namespace {
@@ -32,10 +33,12 @@ const char* kCommands =
     "  to-npy   [ARCHIVE]             one record -> .npy; several -> .npz (-o FILE, default stdout)\n"
     "  from-kaldi RSPECIFIER          a Kaldi table (ark:FILE, ark:-, scp:FILE; FM DM FV DV CM CM2 CM3, text)\n"
     "  to-kaldi ARCHIVE WSPECIFIER    to a Kaldi table (ark:FILE, ark:-, ark,t:FILE, ark,scp:A.ark,A.scp)\n"
+    "  quantize --to f16|int8 MODEL   a smaller model: f32 records as f16, or weight matrices as\n"
+    "                                 int8 with per-row scales (biases stay f32); see sbt(5)\n"
     "\n"
     "info, keys, cat, head, select, merge, split, from-kaldi and to-kaldi stream record by\n"
     "record. to-npy holds every record it writes in memory, and from-npy reads a whole\n"
-    ".npz before writing.\n"
+    ".npz before writing; quantize holds the model.\n"
     "ARCHIVE '-' or none means standard input; binary output goes to standard output unless -o.\n"
     "Binary output to a terminal is refused unless --force.\n"
     "\n"
@@ -46,6 +49,7 @@ const char* kCommands =
     "  sb-tensor to-npy -o emb.npz emb.sbt      # numpy.load('emb.npz')\n"
     "  sb-tensor from-npy x.npy > x.sbt\n"
     "  sb-tensor to-kaldi feats.sbt ark,scp:feats.ark,feats.scp && sb-tensor from-kaldi scp:feats.scp | sb-tensor info\n"
+    "  sb-tensor quantize --to int8 model.sbt -o model.int8.sbt\n"
     "\n"
     "See also: sbt(5), sb(7), sb-mfcc(1)\n";
 
@@ -73,7 +77,7 @@ void for_each_record(const std::vector<std::string>& inputs, F&& f) {
 
 // The options every command shares (each uses the ones it needs).
 struct TensorFlags {
-  std::string output = "-", keys, key, text_dtype = "f32", compress = "none";
+  std::string output = "-", keys, key, text_dtype = "f32", compress = "none", to;
   long long count = 10;
   int precision = 7;
   int level = kDefaultZstdLevel;
@@ -116,7 +120,7 @@ int tensor_main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help" ||
       std::string(argv[1]) == "--version") {
     auto opts = cli::make_options("inspect and convert .sbt archives", "COMMAND [OPTIONS] [ARGS...]");
-    if (argc < 2) usage_fail("missing COMMAND (info, keys, cat, head, select, merge, split, from-npy, to-npy, from-kaldi, to-kaldi)");
+    if (argc < 2) usage_fail("missing COMMAND (info, keys, cat, head, select, merge, split, from-npy, to-npy, from-kaldi, to-kaldi, quantize)");
     cli::parse(opts, argc, argv, std::string("\n") + kCommands);
     return 0;
   }
@@ -128,6 +132,7 @@ int tensor_main(int argc, char** argv) {
   reg.add("n,count", &f.count, "head: records (default 10); split: parts", 0, LLONG_MAX);
   reg.add_text("k,keys", &f.keys, "select: file of keys, one per line ('-' = stdin)", "FILE");
   reg.add_text("key", &f.key, "from-npy: record key for a single .npy; to-npy: the record to write", "KEY");
+  reg.add("to", &f.to, "quantize: the stored type", {"f16", "int8"});
   reg.add("p,precision", &f.precision, "cat: significant digits", 1, 17);
   reg.add("level", &f.level, "zstd level for written archives", 1, 19);
   reg.add("dtype", &f.text_dtype, "from-kaldi: dtype of text objects (binary ones keep theirs)", {"f32", "f64"});
@@ -264,8 +269,16 @@ int tensor_main(int argc, char** argv) {
     KaldiTableWriter kaldi(in[1], ko);
     for_each_record({in[0]}, [&](const Record& rec) { kaldi.write(rec.key, rec.tensor); return true; });
     kaldi.close();
+  } else if (cmd == "quantize") {
+    if (f.to.empty()) usage_fail("quantize needs --to f16 or --to int8");
+    if (in.size() != 1) usage_fail("quantize takes one MODEL");
+    const std::string name = in[0] == "-" ? "stdin" : in[0];
+    const auto q = quantize_records(read_archive(in[0]), f.to == "f16" ? Quantization::F16 : Quantization::Int8, name);
+    ArchiveWriter w(out, writer_options(f));
+    for (const Record& rec : q) w.write(rec.key, rec.tensor);
+    w.close();
   } else {
-    usage_fail("unknown command '", cmd, "' (info, keys, cat, head, select, merge, split, from-npy, to-npy, from-kaldi, to-kaldi)");
+    usage_fail("unknown command '", cmd, "' (info, keys, cat, head, select, merge, split, from-npy, to-npy, from-kaldi, to-kaldi, quantize)");
   }
   return 0;
 }

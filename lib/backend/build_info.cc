@@ -22,7 +22,7 @@ std::string cuda_version(int v) { return cat(v / 1000, '.', (v % 1000) / 10); }
 
 std::string cpu_kernel_name() {
   if (cpu::panel_gemm_usable()) return "AVX-512 (sb's own panel kernel)";
-  return have_blas() ? "OpenBLAS" : "plain C++";
+  return have_blas() ? std::string("OpenBLAS") : cat("plain C++ (", sgemm_plain_isa(), " tiles)");
 }
 
 std::string build_description() {

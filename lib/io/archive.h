@@ -30,7 +30,7 @@ namespace sb {
 
 constexpr int kDefaultZstdLevel = 1;        // see sbt(5): speed first, ~same ratio on floats
 constexpr std::uint16_t kSbtVersionMajor = 1;
-constexpr std::uint16_t kSbtVersionMinor = 1;  // 1.1: the end record
+constexpr std::uint16_t kSbtVersionMinor = 2;  // 1.1: the end record; 1.2: dtype i8
 
 // Sanity limits a reader enforces before trusting a header (sbt(5)).
 struct ArchiveLimits {

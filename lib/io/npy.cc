@@ -80,6 +80,7 @@ Descr parse_descr(const std::string& d, const std::string& name) {
   else if (code == "i4") r.dtype = DType::I32;
   else if (code == "i8") r.dtype = DType::I64;
   else if (code == "u1" || code == "b1") r.dtype = DType::U8;
+  else if (code == "i1") r.dtype = DType::I8;
   else if (code[0] == 'S') {
     r.is_string = true;
     r.dtype = DType::Text;
@@ -235,6 +236,7 @@ std::vector<unsigned char> serialize_npy(const Tensor& t) {
     case DType::I32: descr = "<i4"; break;
     case DType::I64: descr = "<i8"; break;
     case DType::U8: descr = "|u1"; break;
+    case DType::I8: descr = "|i1"; break;
     case DType::Text: descr = "|S" + std::to_string(std::max<std::size_t>(t.nbytes(), 1)); break;
   }
   // NumPy's spelling: "()", "(3,)", "(3, 4)". A text record is a 0-d string.

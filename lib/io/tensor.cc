@@ -17,6 +17,7 @@ std::size_t dtype_size(DType t) {
     case DType::I64: return 8;
     case DType::U8: return 1;
     case DType::Text: return 1;
+    case DType::I8: return 1;
   }
   return 0;
 }
@@ -30,18 +31,19 @@ const char* dtype_name(DType t) {
     case DType::I64: return "i64";
     case DType::U8: return "u8";
     case DType::Text: return "text";
+    case DType::I8: return "i8";
   }
   return "?";
 }
 
 bool dtype_from_code(std::uint8_t code, DType& out) {
-  if (code < 1 || code > 7) return false;
+  if (code < 1 || code > 8) return false;
   out = static_cast<DType>(code);
   return true;
 }
 
 bool dtype_from_name(std::string_view name, DType& out) {
-  for (std::uint8_t c = 1; c <= 7; ++c) {
+  for (std::uint8_t c = 1; c <= 8; ++c) {
     if (name == dtype_name(static_cast<DType>(c))) {
       out = static_cast<DType>(c);
       return true;
@@ -182,6 +184,7 @@ void Tensor::to_f32(std::size_t first, std::size_t n, float* out) const {
     case DType::I32: for (std::size_t i = 0; i < n; ++i) { std::int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<float>(v); } break;
     case DType::I64: for (std::size_t i = 0; i < n; ++i) { std::int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); } break;
     case DType::U8: for (std::size_t i = 0; i < n; ++i) out[i] = p[i]; break;
+    case DType::I8: for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(p[i]); break;
     case DType::Text: fail("a text record has no numeric values");
   }
 }

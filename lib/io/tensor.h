@@ -21,6 +21,7 @@ enum class DType : std::uint8_t {
   I64 = 5,
   U8 = 6,
   Text = 7,  // UTF-8 bytes, rank 1: options, vocabularies, metadata
+  I8 = 8,    // two's complement 8-bit (sbt 1.2): int8-quantized weights
 };
 
 constexpr int kMaxRank = 8;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "io/quantize.h"
 #include "io/archive.h"
 
 namespace sb::model {
@@ -464,8 +465,13 @@ void Model::save(ArchiveWriter& out, const std::string& extra_options) {
   nn::save_parameters(out, parameters());
 }
 
-std::unique_ptr<Model> Model::load(Backend& be, const std::vector<Record>& records,
+std::unique_ptr<Model> Model::load(Backend& be, const std::vector<Record>& stored,
                                    const std::string& where) {
+  // A quantized model (sb-tensor quantize; io/quantize.h) is made f32 here,
+  // once: everything after this sees the parameters as sb-train wrote them.
+  std::vector<Record> dequantized;
+  if (has_quantized_records(stored)) dequantized = dequantize_records(stored, where);
+  const std::vector<Record>& records = dequantized.empty() ? stored : dequantized;
   const Record* opt = nullptr;
   for (const auto& r : records)
     if (r.key == "options") opt = &r;

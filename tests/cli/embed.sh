@@ -144,3 +144,66 @@ if have_numpy; then
 else
   skip "sb-embed | sb-tensor to-npy loads in NumPy" "numpy is not installed"
 fi
+
+# Quantized models (sb-tensor quantize; io/quantize.h): run directly, within
+# a stated cosine of the f32 model's embeddings (f16 >= 0.999, int8 >= 0.99
+# for every utterance), and hostile scale records are refused.
+sb-tensor quantize --to f16 m.sbt -o m.f16.sbt
+sb-tensor quantize --to int8 m.sbt -o m.int8.sbt
+check "a quantized model is smaller" 0 \
+  "test \$(stat -c %s m.int8.sbt) -lt \$(stat -c %s m.f16.sbt) && test \$(stat -c %s m.f16.sbt) -lt \$(stat -c %s m.sbt)"
+if have_numpy; then
+  for q in f16:0.999 int8:0.99; do
+    t=${q%%:*} bound=${q#*:}
+    check_out "$t model: every s2i embedding within cosine $bound of f32" 0 \
+      "sb-embed -q -m m.$t.sbt -e s2i val/feats.sbt | sb-tensor to-npy -o q.$t.npz && sb-tensor to-npy -o f.npz s2i.32.sbt && /usr/bin/python3 -c \"
+import numpy as np
+a, b = np.load('f.npz'), np.load('q.$t.npz')
+assert a.files == b.files
+c = min(float(np.dot(a[k], b[k]) / np.linalg.norm(a[k]) / np.linalg.norm(b[k])) for k in a.files)
+print('min cosine', c, 'ok' if c >= $bound else 'low')\"" ' ok$'
+  done
+  check "int8 embeddings are not the f32 ones (the test sees the quantization)" 1 \
+    "sb-embed -q -m m.int8.sbt -e s2i val/feats.sbt | cmp -s - s2i.32.sbt"
+  check_out "int8 model: i2s within cosine 0.99 too" 0 \
+    "sb-embed -q -m m.int8.sbt -e i2s val/images.sbt | sb-tensor to-npy -o qi.npz && sb-tensor to-npy -o fi.npz i2s.32.sbt && /usr/bin/python3 -c \"
+import numpy as np
+a, b = np.load('fi.npz'), np.load('qi.npz')
+print('ok' if min(float(np.dot(a[k], b[k])) for k in a.files) >= 0.99 else 'low')\"" '^ok$'
+  # A scale record of the wrong count, and a NaN scale.
+  sb-tensor to-npy -o q.npz m.int8.sbt
+  /usr/bin/python3 -c "
+import numpy as np
+z = dict(np.load('q.npz'))
+k = 'speech.gru.weight_ih_l0.scale'
+short = dict(z); short[k] = z[k][:-1]; np.savez('short.npz', **short)
+nan = dict(z); s = z[k].copy(); s[3] = np.nan; nan[k] = s; np.savez('nanscale.npz', **nan)
+"
+  sb-tensor from-npy short.npz -o short.sbt && sb-tensor from-npy nanscale.npz -o nanscale.sbt
+  check_err "int8: a scale record of the wrong count" 2 'sb-embed -m short.sbt -e s2i val/feats.sbt' \
+    '^sb-embed: short.sbt: record speech.gru.weight_ih_l0.scale: f32 95, expected 96 f32 row scales for speech.gru.weight_ih_l0 \(96x16\)$'
+  check_err "int8: a NaN scale" 2 'sb-embed -m nanscale.sbt -e s2i val/feats.sbt' \
+    '^sb-embed: nanscale.sbt: record speech.gru.weight_ih_l0.scale: scale 3 is nan$'
+else
+  skip "quantized models against f32" "numpy is not installed"
+fi
+check_err "int8 without its scale record" 2 \
+  "sb-tensor keys m.int8.sbt | grep -v '^speech.conv.weight.scale\$' > noscale.keys && sb-tensor select -k noscale.keys m.int8.sbt > noscale.sbt && sb-embed -m noscale.sbt -e s2i val/feats.sbt" \
+  '^sb-embed: noscale.sbt: record speech.conv.weight: int8 without its scale record speech.conv.weight.scale$'
+
+# Streaming: sb-embed holds the model and a window of batches, never the
+# whole input. 3000 utterances of 300 frames (47 MB of f32 features): peak
+# RSS under 40 MB (about 30 MB measured: the window of 8 batches of 32), and
+# within 2 MB of what a 300-utterance prefix of the same input needs.
+if have_numpy && [ -x /usr/bin/time ]; then
+  /usr/bin/python3 -c "
+import numpy as np
+rng = np.random.default_rng(5)
+np.savez('long.npz', **{'u%05d' % i: rng.standard_normal((300, 13)).astype(np.float32) for i in range(3000)})
+" && sb-tensor from-npy long.npz -o long.sbt && rm -f long.npz && sb-tensor head -n 300 long.sbt > prefix.sbt
+  check_out "memory stays bounded on a long input (RSS cap)" 0 \
+    "/usr/bin/time -f '%M' -o rss.long sb-embed -q -m m.sbt -e s2i long.sbt | sb-tensor info | tail -n 1 && /usr/bin/time -f '%M' -o rss.prefix sb-embed -q -m m.sbt -e s2i prefix.sbt -o /dev/null && long=\$(tail -n 1 rss.long) prefix=\$(tail -n 1 rss.prefix) && echo \"rss \$long kB (prefix \$prefix kB)\" && test \$long -lt 40960 && test \$long -lt \$((prefix + 2048)) && echo bounded" \
+    'bounded'
+else
+  skip "memory stays bounded on a long input" "numpy or /usr/bin/time missing"
+fi

@@ -143,3 +143,47 @@ if [ -x "$SB_BUILD/tests/sbt_bench" ] && [ -x /usr/bin/time ]; then
 else
   skip "streaming memory" "sbt_bench or /usr/bin/time missing"
 fi
+
+# quantize: f16 keeps values f16 can hold exactly; int8 stays within half a
+# row scale of every element; rank-1 records stay f32; text passes through.
+if have_numpy; then
+  /usr/bin/python3 - <<'PY'
+import numpy as np
+rng = np.random.default_rng(7)
+w = rng.standard_normal((33, 17)).astype(np.float32) * np.linspace(0.01, 3, 33, dtype=np.float32)[:, None]
+w[5] = 0  # a row of zeros: scale 0
+np.savez('params.npz', **{'a.weight': w, 'a.bias': rng.standard_normal(33).astype(np.float32),
+                          'c.weight': rng.standard_normal((4, 3, 2)).astype(np.float32),
+                          'halves': (np.arange(-64, 64, dtype=np.float32) / 8)})
+PY
+  sb-tensor from-npy params.npz -o params.sbt
+  printf 'opt 1\n' > opt.txt
+  check_out "quantize --to int8: dtypes and scale records" 0 \
+    "sb-tensor quantize --to int8 params.sbt -o p8.sbt && sb-tensor info p8.sbt | sed 1d | cut -f1-3 | head -n 6 | tr '\t\n' ' '" \
+    '^a.weight i8 33x17 a.weight.scale f32 33 a.bias f32 33 c.weight i8 4x3x2 c.weight.scale f32 4 halves f32 128 $'
+  check_out "int8 error <= scale/2 for every element" 0 \
+    "sb-tensor to-npy -o p8.npz p8.sbt && /usr/bin/python3 -c \"
+import numpy as np
+a, q = np.load('params.npz'), np.load('p8.npz')
+ok = True
+for k in ('a.weight', 'c.weight'):
+    w = a[k].reshape(a[k].shape[0], -1); s = q[k + '.scale']; d = q[k].reshape(w.shape).astype(np.float32) * s[:, None]
+    ok &= q[k].dtype == np.int8 and bool(np.all(np.abs(d - w) <= s[:, None] / 2 * (1 + 1e-6)))
+    ok &= bool(np.allclose(s, np.abs(w).max(1) / 127))
+print('ok' if ok and bool(np.all(q['a.bias'] == a['a.bias'])) else 'bad')\"" '^ok$'
+  check_out "quantize --to f16: exact for values f16 holds" 0 \
+    "sb-tensor quantize --to f16 params.sbt -o p16.sbt && sb-tensor to-npy -o p16.npz p16.sbt && /usr/bin/python3 -c \"
+import numpy as np
+a, h = np.load('params.npz'), np.load('p16.npz')
+ok = h['halves'].dtype == np.float16 and bool(np.all(h['halves'].astype(np.float32) == a['halves']))
+ok &= bool(np.all(h['a.weight'] == a['a.weight'].astype(np.float16)))
+print('ok' if ok else 'bad')\"" '^ok$'
+  /usr/bin/python3 -c "import numpy as np; np.save('huge.npy', np.array([1e6], dtype=np.float32))"
+  sb-tensor from-npy huge.npy -o huge.sbt
+  check_err "f16: a value out of range names the record" 2 'sb-tensor quantize --to f16 huge.sbt -o /dev/null' \
+    "^sb-tensor: huge.sbt: record huge: element 0 \(1e\+06\) is outside f16's range$"
+else
+  skip "quantize round trips" "numpy is not installed"
+fi
+check_err "quantize needs --to" 1 'sb-tensor quantize x.sbt' 'quantize needs --to f16 or --to int8'
+check_err "quantize --to names the choices" 1 'sb-tensor quantize --to int4 x.sbt' "'int4' is not one of f16, int8"

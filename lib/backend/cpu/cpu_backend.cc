@@ -1,5 +1,5 @@
-// The CPU backend: OpenBLAS for products (or sb::sgemm_plain when built with
-// -Dblas=none), plain loops for the rest. The loops are written so that GCC
+// The CPU backend: OpenBLAS for products (or sb::sgemm_plain, sb's blocked
+// kernel, when built with -Dblas=none), plain loops for the rest. The loops are written so that GCC
 // vectorises them and are compiled once per instruction-set level
 // (SB_CLONES); every kernel computes each output element with the same
 // sequence of IEEE operations whatever the vector width, and reductions run
@@ -228,8 +228,13 @@ class CpuBackend final : public Backend {
   void pack_operand(Trans tb, std::size_t k, std::size_t n, const float* b, std::size_t ldb,
                     PackedOperand& out) override {
     Backend::pack_operand(tb, k, n, b, ldb, out);
-    if (!cpu::panel_gemm_usable() || k == 0 || n == 0) {
+    if (k == 0 || n == 0 || (!cpu::panel_gemm_usable() && have_blas())) {
       out.packed.resize(*this, 0);
+      return;
+    }
+    if (!cpu::panel_gemm_usable()) {  // the plain kernel's own panels (core/gemm.h)
+      out.packed.resize(*this, sgemm_plain_packed_size(k, n));
+      sgemm_plain_pack(tb, k, n, b, ldb, out.packed.data());
       return;
     }
     out.packed.resize(*this, cpu::packed_size(k, n));
@@ -239,6 +244,10 @@ class CpuBackend final : public Backend {
                    const PackedOperand& b, float beta, float* c, std::size_t ldc) override {
     if (b.packed.empty() || m == 0) {
       Backend::gemm_packed(ta, m, alpha, a, lda, b, beta, c, ldc);
+      return;
+    }
+    if (!cpu::panel_gemm_usable()) {
+      sgemm_plain_packed(ta, m, b.n, b.k, alpha, a, lda, b.packed.data(), beta, c, ldc);
       return;
     }
     PanelJob job{ta == Trans::Yes, b.tb == Trans::Yes, m, b.n, b.k, alpha, a, lda, b.b, b.ldb,
