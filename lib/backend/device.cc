@@ -42,7 +42,7 @@ Backend& open_device(const Device& d, int threads) {
   if (!cuda_select_device(d.index, &why)) fail("--device ", d.str(), ": ", why);
   return cuda_backend();
 #else
-  fail("--device ", d.str(), ": this sb was built without CUDA (the toolkit, cuBLAS or cuDNN was not found, "
+  fail("--device ", d.str(), ": this sb was built without CUDA (nvcc, cudart or cuBLAS was not found, "
        "or -Dcuda=disabled); --version says what this build has");
 #endif
 }
