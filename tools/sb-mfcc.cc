@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
-#include <new>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -104,16 +103,7 @@ Result compute(const AudioSource& in, const MfccOptions& o, const RawFormat* raw
 Audio read_recording(const AudioSource& in, int channel, const RawFormat* raw,
                      SpooledStream* stdin_spool) {
   auto reader = open_source(in, channel, raw, stdin_spool);
-  Audio a;
-  a.rate = reader->info().rate;
-  std::vector<float> block(1 << 16);
-  try {
-    while (std::size_t got = reader->read(block.data(), block.size()))
-      a.samples.insert(a.samples.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(got));
-  } catch (const std::bad_alloc&) {
-    fail(reader->name(), ": out of memory holding the recording after ", a.samples.size(), " samples");
-  }
-  return a;
+  return read_audio(*reader);
 }
 
 // Features of each segment of one recording, -j threads over the segments.

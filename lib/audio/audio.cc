@@ -319,10 +319,9 @@ std::size_t AudioReader::read(float* out, std::size_t n) {
   return static_cast<std::size_t>(got);
 }
 
-namespace {
 // The buffer grows with the samples actually decoded, never straight to the
 // count a header claims (a FLAC header on stdin can claim 22 GB).
-Audio read_whole(AudioReader& in) {
+Audio read_audio(AudioReader& in) {
   Audio a;
   a.rate = in.info().rate;
   const auto claimed = static_cast<std::size_t>(in.info().frames);
@@ -342,16 +341,15 @@ Audio read_whole(AudioReader& in) {
   a.samples.resize(at);
   return a;
 }
-}  // namespace
 
 Audio read_audio(const std::string& path, int channel) {
   AudioReader in(path, channel);
-  return read_whole(in);
+  return read_audio(in);
 }
 
 Audio read_audio_memory(const void* data, std::size_t size, const std::string& name, int channel) {
   AudioReader in(data, size, name, channel);
-  return read_whole(in);
+  return read_audio(in);
 }
 
 SpooledStream SpooledStream::copy(std::FILE* from, const std::string& name) {

@@ -112,6 +112,10 @@ struct Audio {
   double rate = 0;
 };
 Audio read_audio(const std::string& path, int channel = -1);
+// The rest of an open reader; the buffer grows with what is decoded, never
+// straight to the length its header claims, and running out of memory
+// names the input.
+Audio read_audio(AudioReader& in);
 Audio read_audio_memory(const void* data, std::size_t size, const std::string& name,
                         int channel = -1);
 
