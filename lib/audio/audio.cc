@@ -153,7 +153,13 @@ struct AudioReader::Impl {
   SF_VIRTUAL_IO vio{mem_length, mem_seek, mem_read, mem_write, mem_tell};
   bool in_memory = false;
   int channel = -1;
+  // 16-bit PCM (WAV, AIFF, FLAC, ...) is read as int16 and scaled here:
+  // libsndfile's own int16-to-float loop does not vectorise and costs more
+  // than the rest of decoding. x / 32768 is exact, so the samples are the
+  // bits sf_readf_float gives.
+  bool pcm16 = false;
   std::vector<float> interleaved;
+  std::vector<short> pcm;
   ~Impl() {
     if (file) sf_close(file);
   }
@@ -273,8 +279,45 @@ void AudioReader::open(int channel, const RawFormat* raw) {
   info_.channels = sfi.channels;
   info_.frames = sfi.frames;
   info_.format = format_name(sfi.format);
+  impl_->pcm16 = (sfi.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16;
   if (info_.frames < 0) fail(name_, ": unknown length");
 }
+
+namespace {
+
+// Reads n frames of `ch` interleaved channels as floats in [-1, 1).
+sf_count_t read_interleaved(SNDFILE* f, bool pcm16, std::vector<short>& pcm, float* out, std::size_t n, int ch) {
+  if (!pcm16) return sf_readf_float(f, out, static_cast<sf_count_t>(n));
+  const std::size_t want = n * static_cast<std::size_t>(ch);
+  if (pcm.size() < want) pcm.resize(want);
+  const sf_count_t got = sf_readf_short(f, pcm.data(), static_cast<sf_count_t>(n));
+  const std::size_t m = got > 0 ? static_cast<std::size_t>(got) * static_cast<std::size_t>(ch) : 0;
+  constexpr float kScale = 1.0f / 32768.0f;
+  for (std::size_t i = 0; i < m; ++i) out[i] = static_cast<float>(pcm[i]) * kScale;
+  return got;
+}
+
+// A NaN or infinite sample (float files can hold them) would make every
+// feature of its frames NaN, and a huge one overflows the power spectrum.
+// Samples are nominally in [-1, 1]; kMaxSample leaves float files'
+// overshoot far inside. Returns the index of the first bad sample, or n.
+constexpr float kMaxSample = 1e6f;
+std::size_t first_bad_sample(const float* x, std::size_t n) {
+  // Blocks without an early exit, so that the test vectorises; the
+  // position is looked for only when a block has one.
+  constexpr std::size_t kChunk = 1024;
+  for (std::size_t at = 0; at < n; at += kChunk) {
+    const std::size_t end = std::min(n, at + kChunk);
+    int bad = 0;
+    for (std::size_t i = at; i < end; ++i) bad |= !(std::fabs(x[i]) <= kMaxSample);
+    if (bad)
+      for (std::size_t i = at; i < end; ++i)
+        if (!(std::fabs(x[i]) <= kMaxSample)) return i;
+  }
+  return n;
+}
+
+}  // namespace
 
 std::size_t AudioReader::read(float* out, std::size_t n) {
   std::int64_t left = info_.frames - pos_;
@@ -283,11 +326,11 @@ std::size_t AudioReader::read(float* out, std::size_t n) {
   const int ch = info_.channels;
   sf_count_t got;
   if (ch == 1) {
-    got = sf_readf_float(impl_->file, out, static_cast<sf_count_t>(n));
+    got = read_interleaved(impl_->file, impl_->pcm16, impl_->pcm, out, n, 1);
   } else {
     auto& buf = impl_->interleaved;
     if (buf.size() < n * static_cast<std::size_t>(ch)) buf.resize(n * static_cast<std::size_t>(ch));
-    got = sf_readf_float(impl_->file, buf.data(), static_cast<sf_count_t>(n));
+    got = read_interleaved(impl_->file, impl_->pcm16, impl_->pcm, buf.data(), n, ch);
     const float* p = buf.data();
     if (impl_->channel >= 0) {
       for (sf_count_t i = 0; i < got; ++i) out[i] = p[i * ch + impl_->channel];
@@ -306,15 +349,11 @@ std::size_t AudioReader::read(float* out, std::size_t n) {
   if (got < static_cast<sf_count_t>(n))
     fail(name_, ": audio ends after ", pos_ + std::max<sf_count_t>(got, 0), " of ",
          info_.frames, " samples (truncated or corrupt)");
-  // A NaN or infinite sample (float files can hold them) would make every
-  // feature of its frames NaN, and a huge one overflows the power spectrum;
-  // either names the file and the sample instead. Samples are nominally in
-  // [-1, 1]; kMaxSample leaves float files' overshoot far inside.
-  constexpr float kMaxSample = 1e6f;
-  for (sf_count_t i = 0; i < got; ++i)
-    if (!(std::fabs(out[i]) <= kMaxSample))
-      fail(name_, ": sample ", pos_ + i, " is ", out[i],
-           std::isfinite(out[i]) ? " (beyond +-1e6; samples are nominally within +-1)" : " (not a finite number)");
+  // 16-bit samples are within [-1, 1) by construction.
+  if (const std::size_t i = impl_->pcm16 ? static_cast<std::size_t>(got) : first_bad_sample(out, static_cast<std::size_t>(got));
+      i < static_cast<std::size_t>(got))
+    fail(name_, ": sample ", pos_ + static_cast<std::int64_t>(i), " is ", out[i],
+         std::isfinite(out[i]) ? " (beyond +-1e6; samples are nominally within +-1)" : " (not a finite number)");
   pos_ += got;
   return static_cast<std::size_t>(got);
 }

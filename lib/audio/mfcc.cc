@@ -230,7 +230,10 @@ struct MfccFrame::Impl {
   // first[j], first[j] + 1, ...
   std::vector<int> first, off;
   std::vector<float> weights;
-  std::vector<float> logmel;
+  // Block layout (compute_block): bin-major power spectra and log filter
+  // outputs, kBlock lanes each. Lanes past a short block hold stale finite
+  // values and are never read out.
+  std::vector<float> power_t, logmel_t;
   std::vector<float> dct;  // num_ceps x num_filters, lifter folded in
   int num_filters = 0, num_ceps = 0;
   bool energy = true;
@@ -335,7 +338,8 @@ MfccFrame::MfccFrame(const MfccOptions& o, double rate) : impl_(std::make_unique
     if (i2 <= i0) m.first.back() = 0;
     m.off.push_back(static_cast<int>(m.weights.size()));
   }
-  m.logmel.resize(static_cast<std::size_t>(F));
+  m.power_t.assign(static_cast<std::size_t>(bins) * kBlock, 0.0f);
+  m.logmel_t.assign(static_cast<std::size_t>(F) * kBlock, 0.0f);
 
   const int C = o.num_ceps;
   m.dct.resize(static_cast<std::size_t>(C) * F);
@@ -447,57 +451,98 @@ void MfccFrame::Impl::compute_kaldi(const float* frame, float* out, int L) {
 
 MfccFrame::~MfccFrame() = default;
 
-void MfccFrame::compute(const float* frame, float* out) {
+void MfccFrame::compute(const float* frame, float* out) { compute_block(frame, 0, 1, out); }
+
+// On x86-64 the block code is also built for AVX2 (one register per block
+// of 8 lanes instead of two SSE ones) and chosen at load time; the lanes
+// compute the same scalar operations either way, so the bits do not change.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SB_MFCC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SB_MFCC_CLONES
+#endif
+
+namespace {
+// One float per frame of a block: GCC's and Clang's vector extension, which
+// lowers to SSE, AVX or NEON registers (or scalars) and computes each lane
+// with the scalar operation, so every lane has the bits of scalar code.
+typedef float Lanes __attribute__((vector_size(MfccFrame::kBlock * sizeof(float))));
+// (An out-parameter, not a return value: a 32-byte vector returned without
+// AVX enabled changes the ABI, and GCC warns.)
+inline void load_lanes(Lanes& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+}  // namespace
+
+// Frames go through KissFFT one at a time; everything after the FFT runs on
+// a block of kBlock frames with one SIMD lane per frame (the spectra stored
+// bin-major, power_t[bin * kBlock + lane]). Each lane does exactly the
+// scalar sums of one frame, in the same order, so the block and a single
+// frame give the same bits, and the compiler is free to vectorise across
+// lanes (multiplies and adds, no FMA: -ffp-contract=off).
+SB_MFCC_CLONES
+void MfccFrame::compute_block(const float* first, std::size_t stride, int count, float* out) {
   Impl& m = *impl_;
-  const int L = g_.length, bins = g_.fft / 2 + 1;
+  const int L = g_.length, bins = g_.fft / 2 + 1, C = m.num_ceps, F = m.num_filters;
+  if (count < 1 || count > kBlock) fail("internal error: MfccFrame block of ", count, " frames");
+  if (m.kaldi) {
+    for (int b = 0; b < count; ++b) m.compute_kaldi(first + b * stride, out + b * C, L);
+    return;
+  }
+  constexpr int B = kBlock;
   float* in = m.fft_in.data();
-  if (m.kaldi) return m.compute_kaldi(frame, out, L);
-  if (m.window.empty()) {
-    std::memcpy(in, frame, sizeof(float) * static_cast<std::size_t>(L));
-  } else {
-    const float* w = m.window.data();
-    for (int i = 0; i < L; ++i) in[i] = frame[i] * w[i];
-  }
-  kiss_fftr(m.fft, in, m.fft_out.data());
-
-  // Power spectrum and frame energy. Eight partial sums let the compiler use
-  // vector adds without reassociating (we build without -ffast-math).
-  const kiss_fft_cpx* X = m.fft_out.data();
-  float* P = m.power.data();
-  float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= bins; i += 8)
-    for (int k = 0; k < 8; ++k) {
-      float p = (X[i + k].r * X[i + k].r + X[i + k].i * X[i + k].i) * m.inv_n;
-      P[i + k] = p;
-      part[k] += p;
+  float* PT = m.power_t.data();
+  float energy[B];
+  for (int b = 0; b < count; ++b) {
+    const float* frame = first + static_cast<std::size_t>(b) * stride;
+    if (m.window.empty()) {
+      std::memcpy(in, frame, sizeof(float) * static_cast<std::size_t>(L));
+    } else {
+      const float* w = m.window.data();
+      for (int i = 0; i < L; ++i) in[i] = frame[i] * w[i];
     }
-  for (; i < bins; ++i) {
-    float p = (X[i].r * X[i].r + X[i].i * X[i].i) * m.inv_n;
-    P[i] = p;
-    part[0] += p;
-  }
-  float energy = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    kiss_fftr(m.fft, in, m.fft_out.data());
 
-  const int F = m.num_filters;
+    // Power spectrum, then the frame energy as eight partial sums (bin i
+    // into sum i mod 8, the tail into sum 0): vector adds without
+    // reassociating, as we build without -ffast-math.
+    const kiss_fft_cpx* X = m.fft_out.data();
+    float* P = m.power.data();
+    for (int i = 0; i < bins; ++i) P[i] = (X[i].r * X[i].r + X[i].i * X[i].i) * m.inv_n;
+    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= bins; i += 8)
+      for (int k = 0; k < 8; ++k) part[k] += P[i + k];
+    for (; i < bins; ++i) part[0] += P[i];
+    energy[b] = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    for (int j = 0; j < bins; ++j) PT[static_cast<std::size_t>(j) * B + b] = P[j];
+  }
+
+  // Filterbank: filter j is one sum over its bins, in bin order, per lane.
   const float* w = m.weights.data();
+  float* LT = m.logmel_t.data();
   for (int j = 0; j < F; ++j) {
-    const float* p = P + m.first[static_cast<std::size_t>(j)];
-    const int b = m.off[static_cast<std::size_t>(j)], e = m.off[static_cast<std::size_t>(j) + 1];
-    float s = 0;
-    for (int k = b; k < e; ++k) s += w[k] * p[k - b];
-    m.logmel[static_cast<std::size_t>(j)] = std::log(std::max(s, kLogFloor));
+    const float* p = PT + static_cast<std::size_t>(m.first[static_cast<std::size_t>(j)]) * B;
+    const int kb = m.off[static_cast<std::size_t>(j)], ke = m.off[static_cast<std::size_t>(j) + 1];
+    Lanes sum = {}, v;
+    for (int k = kb; k < ke; ++k, p += B) {
+      load_lanes(v, p);
+      sum += w[k] * v;
+    }
+    float* lm = LT + static_cast<std::size_t>(j) * B;
+    for (int l = 0; l < count; ++l) lm[l] = std::log(std::max(sum[l], kLogFloor));
   }
 
-  const int C = m.num_ceps;
+  // DCT (lifter folded in): coefficient k is one sum over the filters, in order.
   const float* d = m.dct.data();
-  const float* lm = m.logmel.data();
   for (int k = 0; k < C; ++k) {
-    float s = 0;
-    for (int j = 0; j < F; ++j) s += d[k * F + j] * lm[j];
-    out[k] = s;
+    Lanes sum = {}, v;
+    for (int j = 0; j < F; ++j) {
+      load_lanes(v, LT + static_cast<std::size_t>(j) * B);
+      sum += d[k * F + j] * v;
+    }
+    for (int l = 0; l < count; ++l) out[l * C + k] = sum[l];
   }
-  if (m.energy) out[0] = std::log(std::max(energy, kLogFloor));
+  if (m.energy)
+    for (int l = 0; l < count; ++l) out[l * C] = std::log(std::max(energy[l], kLogFloor));
 }
 
 std::vector<float> MfccFrame::dense_filterbank() const {
@@ -558,6 +603,7 @@ void DeltaStage::emit(std::int64_t t, std::int64_t last, std::vector<float>& out
 MfccStream::MfccStream(const MfccOptions& opt, double rate, std::string_view key)
     : opt_(opt), frame_(opt, rate), dim_(opt.dim()), rng_(opt.seed ^ fnv1a(key)) {
   ceps_.resize(static_cast<std::size_t>(opt.num_ceps));
+  block_.resize(static_cast<std::size_t>(opt.num_ceps) * MfccFrame::kBlock);
   buf_.resize(static_cast<std::size_t>(geometry().length) + 8192);
   if (opt.style == MfccStyle::Kaldi) kframe_.resize(static_cast<std::size_t>(geometry().length));
   const int C = opt.num_ceps;
@@ -597,25 +643,24 @@ void MfccStream::push(const float* x, std::size_t n, std::vector<float>& out) {
       y[i] = (total_ == 0 && i == 0) ? xi : xi - a * prev;
       prev = xi;
     }
-  } else {
-    std::size_t i = 0;
-    if (total_ == 0 && n > 0) {
-      y[0] = x[0];
-      prev = x[0];
-      i = 1;
-    }
-    for (; i < n; ++i) {
-      y[i] = x[i] - a * prev;
-      prev = x[i];
-    }
+  } else if (n > 0) {
+    // y[i] = x[i] - a x[i-1] with x[i-1] read from x, not carried in a
+    // variable, so that the loop vectorises.
+    y[0] = total_ == 0 ? x[0] : x[0] - a * prev;
+    for (std::size_t i = 1; i < n; ++i) y[i] = x[i] - a * x[i - 1];
+    prev = x[n - 1];
   }
   prev_ = prev;
   total_ += static_cast<std::int64_t>(n);
 
   const std::size_t L = static_cast<std::size_t>(g.length), S = static_cast<std::size_t>(g.shift);
   while (len_ - head_ >= L) {
-    frame_at(buf_.data() + head_, out);
-    head_ += S;
+    const std::size_t fit = 1 + (len_ - head_ - L) / S;
+    const int n = static_cast<int>(std::min<std::size_t>(MfccFrame::kBlock, fit));
+    frame_.compute_block(buf_.data() + head_, S, n, block_.data());
+    frames_ += n;
+    for (int r = 0; r < n; ++r) emit_static(block_.data() + static_cast<std::size_t>(r) * static_cast<std::size_t>(opt_.num_ceps), out);
+    head_ += static_cast<std::size_t>(n) * S;
   }
   // Keep only the samples later frames still need (fewer than L).
   if (head_ > 0) {

@@ -152,6 +152,10 @@ class MfccFrame {
   // scale, dithered); DC removal, energy, pre-emphasis happen here.
   // out: num_ceps values.
   void compute(const float* frame, float* out);
+  // count (1..kBlock) frames starting stride samples apart from `first`;
+  // out: count rows of num_ceps. The same bits as count calls of compute().
+  static constexpr int kBlock = 8;
+  void compute_block(const float* first, std::size_t stride, int count, float* out);
 
   // The filterbank as a dense num_filters x (N/2+1) matrix (tests, docs).
   std::vector<float> dense_filterbank() const;
@@ -222,6 +226,7 @@ class MfccStream {
   std::int64_t frames_ = 0;  // static frames computed
   float prev_ = 0;           // last raw sample, for pre-emphasis across blocks
   std::vector<float> ceps_, tmp_;
+  std::vector<float> block_;  // MfccFrame::kBlock rows of static cepstra
   std::int64_t origin_ = 0;  // Kaldi style: the sample index of buf_[0]
   std::vector<float> kframe_;
   std::unique_ptr<DeltaStage> d1_, d2_;

@@ -168,6 +168,53 @@ BOOST_AUTO_TEST_CASE(streaming_is_block_size_invariant) {
   }
 }
 
+// A block of frames (one SIMD lane each) gives each frame the bits it gets alone.
+BOOST_AUTO_TEST_CASE(frame_blocks_equal_single_frames) {
+  std::vector<float> x = sine(330, 16000, 4000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] += 0.02f * static_cast<float>((i * 104729) % 17) - 0.16f;
+  for (Window w : {Window::Rect, Window::Hamming}) {
+    MfccOptions o;
+    o.window = w;
+    MfccFrame f(o, 16000);
+    const std::size_t C = static_cast<std::size_t>(o.num_ceps), S = 160;
+    for (int count = 1; count <= MfccFrame::kBlock; ++count) {
+      std::vector<float> block(C * static_cast<std::size_t>(count)), one(C);
+      f.compute_block(x.data() + 37, S, count, block.data());
+      for (int b = 0; b < count; ++b) {
+        f.compute(x.data() + 37 + static_cast<std::size_t>(b) * S, one.data());
+        BOOST_TEST((std::vector<float>(block.begin() + static_cast<std::ptrdiff_t>(C) * b,
+                                       block.begin() + static_cast<std::ptrdiff_t>(C) * (b + 1)) == one),
+                   "window " << window_name(w) << " frame " << b << " of " << count);
+      }
+    }
+    std::vector<float> out(C * (MfccFrame::kBlock + 1));
+    BOOST_CHECK_THROW(f.compute_block(x.data(), S, MfccFrame::kBlock + 1, out.data()), Error);
+    BOOST_CHECK_THROW(f.compute_block(x.data(), S, 0, out.data()), Error);
+  }
+}
+
+// 16-bit PCM is read as int16 and scaled by sb: the samples must be the
+// floats libsndfile itself gives.
+BOOST_AUTO_TEST_CASE(pcm16_samples_equal_libsndfile_floats) {
+  for (const char* name : {"speech-16k-s16.wav", "speech-16k.flac", "speech-44k-stereo.wav"}) {
+    const std::string path = (testdata() / name).string();
+    SF_INFO info{};
+    SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+    BOOST_REQUIRE(f);
+    BOOST_REQUIRE_EQUAL(info.format & SF_FORMAT_SUBMASK, SF_FORMAT_PCM_16);
+    std::vector<float> want(static_cast<std::size_t>(info.frames * info.channels));
+    BOOST_REQUIRE_EQUAL(sf_readf_float(f, want.data(), info.frames), info.frames);
+    sf_close(f);
+    AudioReader r(path, 0);  // channel 0: the interleaved samples, unmixed
+    std::vector<float> got(static_cast<std::size_t>(info.frames));
+    BOOST_REQUIRE_EQUAL(r.read(got.data(), got.size()), got.size());
+    bool same = true;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      same = same && got[i] == want[i * static_cast<std::size_t>(info.channels)];
+    BOOST_TEST(same, name);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(no_samples_is_an_error) {
   MfccStream s(MfccOptions{}, 16000);
   std::vector<float> out;
