@@ -11,6 +11,16 @@
 #include "core/error.h"
 #include "core/random.h"
 
+// On x86-64 the frame-block code and the float64 FFT are also built for
+// AVX2 (one register per 8 float lanes or 4 doubles instead of two SSE ones)
+// and chosen at load time; the lanes compute the same scalar operations
+// either way (no FMA), so the bits do not change.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SB_MFCC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SB_MFCC_CLONES
+#endif
+
 namespace sb {
 
 namespace {
@@ -245,7 +255,7 @@ struct MfccFrame::Impl {
   // below the strongest); float64 keeps sb within ~1e-5 of the exact value.
   bool kaldi = false, remove_dc = true, raw_energy = true;
   double preemph = 0;
-  std::vector<double> x, re, im, cos_t, sin_t, dct64, weights64;
+  std::vector<double> x, re, im, zr, zi, tw_r, tw_i, split_r, split_i, dct64, weights64;
   std::vector<int> bitrev;
   void setup_kaldi_fft(int n);
   void fft64(int n);
@@ -360,46 +370,80 @@ MfccFrame::MfccFrame(const MfccOptions& o, double rate) : impl_(std::make_unique
   }
 }
 
+// The real N-point DFT as an N/2-point complex one: z[n] = x[2n] + i x[2n+1]
+// through an iterative radix-2 FFT (each stage's twiddles stored
+// contiguously, so that its butterflies vectorise), then split into the
+// spectra of the even and odd samples and recombined.
 void MfccFrame::Impl::setup_kaldi_fft(int n) {
-  const std::size_t N = static_cast<std::size_t>(n);
+  const std::size_t N = static_cast<std::size_t>(n), M = N / 2;
   x.assign(N, 0.0);
   re.resize(N);
   im.resize(N);
-  cos_t.resize(N / 2);
-  sin_t.resize(N / 2);
-  for (std::size_t k = 0; k < N / 2; ++k) {
-    cos_t[k] = std::cos(2 * std::numbers::pi * static_cast<double>(k) / n);
-    sin_t[k] = -std::sin(2 * std::numbers::pi * static_cast<double>(k) / n);
+  zr.resize(M);
+  zi.resize(M);
+  tw_r.clear();
+  tw_i.clear();
+  for (std::size_t len = 2; len <= M; len <<= 1)
+    for (std::size_t k = 0; k < len / 2; ++k) {
+      const double a = 2 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(len);
+      tw_r.push_back(std::cos(a));
+      tw_i.push_back(-std::sin(a));
+    }
+  split_r.resize(M);
+  split_i.resize(M);
+  for (std::size_t k = 0; k < M; ++k) {
+    const double a = 2 * std::numbers::pi * static_cast<double>(k) / n;
+    split_r[k] = std::cos(a);
+    split_i[k] = -std::sin(a);
   }
-  bitrev.resize(N);
+  bitrev.resize(M);
   int bits = 0;
-  while ((1 << bits) < n) ++bits;
-  for (int i = 0; i < n; ++i) {
-    int r = 0;
+  while ((std::size_t{1} << bits) < M) ++bits;
+  for (std::size_t i = 0; i < M; ++i) {
+    std::size_t r = 0;
     for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
-    bitrev[static_cast<std::size_t>(i)] = r;
+    bitrev[i] = static_cast<int>(r);
   }
 }
 
-// In-place iterative radix-2 DFT of x (real) into re, im.
+// x (N real samples) -> re, im: bins 0 .. N/2.
+SB_MFCC_CLONES
 void MfccFrame::Impl::fft64(int n) {
-  for (int i = 0; i < n; ++i) {
-    re[static_cast<std::size_t>(bitrev[static_cast<std::size_t>(i)])] = x[static_cast<std::size_t>(i)];
-    im[static_cast<std::size_t>(i)] = 0;
+  const std::size_t M = static_cast<std::size_t>(n) / 2;
+  double* r = zr.data();
+  double* i = zi.data();
+  for (std::size_t k = 0; k < M; ++k) {
+    const std::size_t j = static_cast<std::size_t>(bitrev[k]);
+    r[j] = x[2 * k];
+    i[j] = x[2 * k + 1];
   }
-  for (int len = 2; len <= n; len <<= 1) {
-    const int half = len / 2, step = n / len;
-    for (int b = 0; b < n; b += len)
-      for (int k = 0; k < half; ++k) {
-        const std::size_t t = static_cast<std::size_t>(k * step);
-        const std::size_t p = static_cast<std::size_t>(b + k), q = p + static_cast<std::size_t>(half);
-        const double wr = cos_t[t], wi = sin_t[t];
-        const double vr = re[q] * wr - im[q] * wi, vi = re[q] * wi + im[q] * wr;
-        re[q] = re[p] - vr;
-        im[q] = im[p] - vi;
-        re[p] += vr;
-        im[p] += vi;
+  const double* wr = tw_r.data();
+  const double* wi = tw_i.data();
+  for (std::size_t len = 2; len <= M; len <<= 1) {
+    const std::size_t half = len / 2;
+    for (std::size_t b = 0; b < M; b += len) {
+      double *pr = r + b, *pi = i + b, *qr = pr + half, *qi = pi + half;
+      for (std::size_t k = 0; k < half; ++k) {
+        const double vr = qr[k] * wr[k] - qi[k] * wi[k], vi = qr[k] * wi[k] + qi[k] * wr[k];
+        qr[k] = pr[k] - vr;
+        qi[k] = pi[k] - vi;
+        pr[k] += vr;
+        pi[k] += vi;
       }
+    }
+    wr += half;
+    wi += half;
+  }
+  re[0] = r[0] + i[0];
+  im[0] = 0;
+  re[M] = r[0] - i[0];
+  im[M] = 0;
+  for (std::size_t k = 1; k < M; ++k) {
+    // E = (Z[k] + conj Z[M-k]) / 2, O = (Z[k] - conj Z[M-k]) / 2i; X[k] = E + W^k O.
+    const double er = 0.5 * (r[k] + r[M - k]), ei = 0.5 * (i[k] - i[M - k]);
+    const double orr = 0.5 * (i[k] + i[M - k]), oi = -0.5 * (r[k] - r[M - k]);
+    re[k] = er + split_r[k] * orr - split_i[k] * oi;
+    im[k] = ei + split_r[k] * oi + split_i[k] * orr;
   }
 }
 
@@ -453,14 +497,6 @@ MfccFrame::~MfccFrame() = default;
 
 void MfccFrame::compute(const float* frame, float* out) { compute_block(frame, 0, 1, out); }
 
-// On x86-64 the block code is also built for AVX2 (one register per block
-// of 8 lanes instead of two SSE ones) and chosen at load time; the lanes
-// compute the same scalar operations either way, so the bits do not change.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SB_MFCC_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SB_MFCC_CLONES
-#endif
 
 namespace {
 // One float per frame of a block: GCC's and Clang's vector extension, which
@@ -701,6 +737,10 @@ void MfccStream::gather_kaldi(std::int64_t t) {
   const FrameGeometry& g = geometry();
   const std::int64_t start = first_sample(t, g), n = total_;
   float* f = kframe_.data();
+  if (start >= origin_ && start + g.length <= std::min<std::int64_t>(n, origin_ + static_cast<std::int64_t>(len_))) {
+    // Inside the signal and held: a plain copy (every frame but the edges).
+    std::memcpy(f, buf_.data() + (start - origin_), sizeof(float) * static_cast<std::size_t>(g.length));
+  } else {
   for (int s = 0; s < g.length; ++s) {
     std::int64_t i = start + s;
     // Kaldi's ExtractWindow: reflect around either end, as often as needed
@@ -709,6 +749,7 @@ void MfccStream::gather_kaldi(std::int64_t t) {
     if (i < origin_ || i >= origin_ + static_cast<std::int64_t>(len_))
       fail("internal error: Kaldi frame ", t, " needs sample ", i, ", no longer held");
     f[s] = buf_[static_cast<std::size_t>(i - origin_)];
+  }
   }
   if (opt_.dither > 0)  // Kaldi dithers each frame, in int16 units
     for (int s = 0; s < g.length; ++s) f[s] += static_cast<float>(opt_.dither * gauss());
