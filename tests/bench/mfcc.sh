@@ -3,7 +3,10 @@
 #   - x real time on one core for 16 kHz speech: one long file, and a corpus
 #     of short utterances through wav.scp (per-file overhead included);
 #   - peak RSS for a one-hour file (target: under 16 MB, independent of length);
-#   - SPTK 3.9's `x2x | frame | mfcc` on the same audio, when installed.
+#   - SPTK 3.9's `x2x | frame | mfcc` on the same audio, when installed;
+#   - torchaudio's MFCC beside it on one core (target: sb-mfcc >= 2x), when python3-torchaudio is
+#     installed: transforms.MFCC at sb's default geometry against sb-mfcc,
+#     compliance.kaldi.mfcc against sb-mfcc --kaldi (torchaudio_mfcc.py).
 # "x RT (CPU)" divides audio seconds by user+system CPU seconds, which is
 # what one core delivers; "x RT (wall)" also counts waiting on a busy machine.
 set -eu
@@ -84,4 +87,33 @@ EOF
   echo "$sb_cpu" | awk -v t="$ten" -v x="$sptk_xrt" '{printf "sb-mfcc / SPTK (CPU x RT): %.1f\n", (t/$1)/x}'
 else
   echo "SPTK 3.9 not installed (Debian package sptk): no side-by-side figure"
+fi
+
+# torchaudio on the same 10-min file, one thread, runs interleaved with
+# sb-mfcc's so that both see the same machine load. sb-mfcc's figure is the
+# whole program (decode, features, archive written); torchaudio's is the
+# features from samples in memory, and then with torchaudio.load added.
+PY=/usr/bin/python3
+if $PY -c 'import torchaudio' 2>/dev/null; then
+  for kind in transforms kaldi; do
+    flag=""; [ $kind = kaldi ] && flag=--kaldi
+    sb_best="" ta_c="" ta_l=""
+    for _ in 1 2 3; do
+      /usr/bin/time -o "$W/time" -f '%U %S' $ONE sb-mfcc -q $flag "$W/ten.wav" -o /dev/null
+      t=$(awk '{print $1 + $2}' "$W/time")
+      sb_best=$(awk -v a="$t" -v b="$sb_best" 'BEGIN{print (b == "" || a < b) ? a : b}')
+      line=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $ONE $PY "$(dirname "$0")/torchaudio_mfcc.py" "$W/ten.wav" $kind)
+      c=$(echo "$line" | sed 's/.*compute=\([0-9.]*\).*/\1/'); l=$(echo "$line" | sed 's/.*load=\([0-9.]*\).*/\1/')
+      ta_c=$(awk -v a="$c" -v b="$ta_c" 'BEGIN{print (b == "" || a < b) ? a : b}')
+      ta_l=$(awk -v a="$l" -v b="$ta_l" 'BEGIN{print (b == "" || a < b) ? a : b}')
+    done
+    label="sb-mfcc${flag:+ $flag}"; [ $kind = kaldi ] && tlabel="compliance.kaldi.mfcc" || tlabel="transforms.MFCC"
+    awk -v s="$ten" -v sb="$sb_best" -v c="$ta_c" -v l="$ta_l" -v a="$label" -v t="$tlabel" 'BEGIN{
+      printf "%-44s %8.0fx RT (CPU)  %.3f s\n", a ", 10-min file", s/sb, sb
+      printf "%-44s %8.0fx RT (CPU)  %.3f s\n", "torchaudio " t ", features only", s/c, c
+      printf "%-44s %8.0fx RT (CPU)  %.3f s\n", "torchaudio " t " + torchaudio.load", s/(c+l), c+l
+      printf "%s / torchaudio (one core): %.2fx (features only), %.2fx (with load)\n", a, c/sb, (c+l)/sb }'
+  done
+else
+  echo "torchaudio not installed (Debian package python3-torchaudio): no side-by-side figure"
 fi
