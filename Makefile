@@ -16,7 +16,7 @@ DEB_BUILD  = g++ meson ninja-build pkg-config libsndfile1-dev libkissfft-dev \
 DEB_TEST   = espeak-ng sox python3-numpy python3-sklearn time
 DEB_DEMO   = gnuplot-nox
 DEB_DEV    = clang libclang-rt-14-dev pandoc
-DEB_BENCH  = sptk python3-torch python3-sklearn hyperfine
+DEB_BENCH  = sptk python3-torch python3-torchaudio python3-sklearn hyperfine
 DEB_CROSS  = crossbuild-essential-arm64 qemu-user
 
 .PHONY: all help deps deps-dev deps-bench build test test-unit test-embedded test-asan \
