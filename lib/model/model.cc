@@ -454,10 +454,7 @@ std::vector<std::vector<float>> Model::layer_frames(const std::string& part, int
   } else {
     fail("--layer: unknown part '", part, "' (speech, text, s2i, s2t, t2s, t2i)");
   }
-  std::vector<std::vector<float>> out;
-  for (int b = 0; b < s.batch; ++b)
-    out.push_back(nn::unpack_sequence(be_, y, s, static_cast<std::size_t>(dim), b));
-  return out;
+  return nn::unpack_sequences(be_, y, s, static_cast<std::size_t>(dim));
 }
 
 void Model::save(ArchiveWriter& out, const std::string& extra_options) {

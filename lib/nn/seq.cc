@@ -51,4 +51,19 @@ std::vector<float> unpack_sequence(Backend& be, const float* batch, const SeqSha
   return out;
 }
 
+std::vector<std::vector<float>> unpack_sequences(Backend& be, const float* batch,
+                                                 const SeqShape& shape, std::size_t dim) {
+  const std::size_t B = static_cast<std::size_t>(shape.batch);
+  std::vector<float> host(shape.rows() * dim);
+  if (!host.empty()) be.download(host.data(), batch, host.size());
+  std::vector<std::vector<float>> out(B);
+  for (std::size_t b = 0; b < B; ++b) {
+    const std::size_t L = static_cast<std::size_t>(shape.lengths[b]);
+    out[b].resize(L * dim);
+    for (std::size_t t = 0; t < L; ++t)
+      std::copy_n(host.data() + (t * B + b) * dim, dim, out[b].data() + t * dim);
+  }
+  return out;
+}
+
 }  // namespace sb::nn

@@ -36,7 +36,13 @@ struct SeqShape {
 void pack_sequences(Backend& be, const std::vector<const float*>& seqs,
                     const SeqShape& shape, std::size_t dim, Buffer& out);
 // Sequence b of a time-major batch as host rows (lengths[b] x dim).
+// (One download per frame: for a single sequence; use unpack_sequences for
+// the whole batch.)
 std::vector<float> unpack_sequence(Backend& be, const float* batch,
                                    const SeqShape& shape, std::size_t dim, int b);
+// Every sequence of a time-major batch as host rows, with one download of
+// the batch (on a GPU, one copy instead of one per frame and sequence).
+std::vector<std::vector<float>> unpack_sequences(Backend& be, const float* batch,
+                                                 const SeqShape& shape, std::size_t dim);
 
 }  // namespace sb::nn

@@ -367,6 +367,10 @@ BOOST_AUTO_TEST_CASE(gru_stack_matches_double_reference) {
   // Padding frames are zero.
   for (int t = 2; t < 6; ++t)
     for (int j = 0; j < H; ++j) BOOST_TEST(y[(t * 3 + 1) * H + j] == 0.0f);
+  // The whole batch in one download: each sequence as unpack_sequence gives it.
+  const auto all = unpack_sequences(be(), y, d.shape, H);
+  BOOST_TEST(all.size() == 3u);
+  for (int b = 0; b < 3; ++b) BOOST_TEST((all[b] == unpack_sequence(be(), y, d.shape, H, b)), "sequence " << b);
 }
 
 BOOST_AUTO_TEST_CASE(conv_matches_direct_sum) {
