@@ -32,7 +32,7 @@ help:
 	@echo "make test-asan    the whole suite under ASan+UBSan"
 	@echo "make fuzz         libFuzzer on every reader, FUZZ_SECONDS (60) each, summary"
 	@echo "make test-embedded  -Dblas=none -Dcuda=disabled build and its tests"
-	@echo "make cross-arm64  cross-build sb-mfcc for aarch64, test it under qemu"
+	@echo "make cross-arm64  cross-build sb-mfcc, sb-embed, sb-rank, sb-tensor for aarch64, test them under qemu"
 	@echo "make gpu-bundle   $(BUILD)/gpu-bundle: the tools, unit-cuda and their libraries, for tests/gpu/run.sh"
 	@echo "make install      meson install (tools, libsb, headers, man pages); PREFIX=, DESTDIR="
 	@echo "make man          regenerate man/*.[157] from man/*.md (pandoc)"

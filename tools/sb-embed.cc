@@ -105,7 +105,8 @@ int embed_main(int argc, char** argv) {
   reg.add("frames", &frames, "with --layer: one frames x dims matrix per input, not the mean");
   reg.add_text("o,output", &output, "output archive ('-' = stdout)", "FILE");
   reg.add("batch", &batch, "inputs per batch (speed only)", 1, 4096);
-  reg.add_text("device", &device, std::string("where to compute: ") + device_words(), "DEVICE");
+  reg.add_text("device", &device, std::string("where to compute: ") + device_words(), "DEVICE",
+               [](const std::string& word) { parse_device(word); });
   reg.add("threads", &threads, "CPU threads (0 = all cores)", 0, 4096);
   reg.add("f,force", &force, "write binary data even to a terminal");
   reg.add("q,quiet", &quiet, "no progress line and no summary on stderr");

@@ -209,10 +209,18 @@ void OptionRegistry::add(const std::string& name, std::string* value, const std:
           [=](const std::string& t) { *value = t; });
 }
 
+void OptionRegistry::add(const std::string& name, std::string* value, const std::string& help,
+                         const TextCheck& check) {
+  add_text(name, value, help, "TEXT", check);
+}
+
 void OptionRegistry::add_text(const std::string& name, std::string* value, const std::string& help,
-                              const std::string& metavar) {
+                              const std::string& metavar, const TextCheck& check) {
   declare(name, help, metavar, value->empty() ? "" : column("text", "", *value),
-          [=](const std::string& t) { *value = t; });
+          [=](const std::string& t) {
+            if (check) check(t);
+            *value = t;
+          });
 }
 
 void OptionRegistry::add(const std::string& name, std::string* value, const std::string& help,

@@ -46,11 +46,13 @@ class OptionRegistry : public OptionsItf {
   void add(const std::string& name, std::string* value, const std::string& help) override;
   void add(const std::string& name, std::string* value, const std::string& help,
            const std::vector<std::string>& choices) override;
+  void add(const std::string& name, std::string* value, const std::string& help,
+           const TextCheck& check) override;
 
   // Free text shown with its own metavar in --help ("--gold FILE"), for
   // tools; OptionsItf's text options show "TEXT".
   void add_text(const std::string& name, std::string* value, const std::string& help,
-                const std::string& metavar);
+                const std::string& metavar, const TextCheck& check = nullptr);
 
   // Converts and range-checks every given value and writes its field; fields
   // of options not given keep their defaults. Throws UsageError naming the

@@ -17,6 +17,7 @@
 // is a UsageError that names the option.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,12 @@ class OptionsItf {
   // One of a fixed set of words.
   virtual void add(const std::string& name, std::string* value, const std::string& help,
                    const std::vector<std::string>& choices) = 0;
+  // Text with a grammar of its own ("cuda:1"): `check` throws UsageError for
+  // a value it does not take. Declared once here, so that the command line,
+  // a checkpoint's recorded options and validate() all apply it.
+  using TextCheck = std::function<void(const std::string&)>;
+  virtual void add(const std::string& name, std::string* value, const std::string& help,
+                   const TextCheck& check) = 0;
 };
 
 }  // namespace sb

@@ -63,6 +63,7 @@ class ValueWriter : public OptionsItf {
   void add(const std::string& n, std::string* v, const std::string&, const std::vector<std::string>&) override {
     put(n, *v);
   }
+  void add(const std::string& n, std::string* v, const std::string&, const TextCheck&) override { put(n, *v); }
 
  private:
   void put(const std::string& name, std::string value) {
@@ -111,14 +112,14 @@ class ValueReader : public OptionsItf {
     }
   }
   void add(const std::string& n, std::string* v, const std::string&) override {
+    if (auto* s = get(n)) *v = *s;
+  }
+  void add(const std::string& n, std::string* v, const std::string&, const TextCheck& check) override {
     if (auto* s = get(n)) {
-      // The one free-text option with a grammar of its own (cpu, cuda:N).
-      if (long_name(n) == "device") {
-        try {
-          parse_device(*s);
-        } catch (const UsageError&) {
-          bad(n, *s);
-        }
+      try {
+        check(*s);
+      } catch (const UsageError&) {
+        bad(n, *s);
       }
       *v = *s;
     }
@@ -190,6 +191,7 @@ class RangeChecker : public OptionsItf {
   }
   void add(const std::string&, bool*, const std::string&) override {}
   void add(const std::string&, std::string*, const std::string&) override {}
+  void add(const std::string&, std::string* v, const std::string&, const TextCheck& check) override { check(*v); }
   void add(const std::string& n, std::string* v, const std::string&, const std::vector<std::string>& choices) override {
     for (const auto& c : choices)
       if (*v == c) return;
@@ -232,7 +234,8 @@ void TrainOptions::Register(OptionsItf& o) {
   o.add("max-steps", &max_steps, "cut every epoch after N steps (0 = no cut; for quick trials)", 0, INT_MAX);
   o.add("max-frames", &max_frames,
         "skip training utterances longer than N frames (0 = no cap; 2000 = 20 s at 10 ms)", 0, INT_MAX);
-  o.add("device", &device, std::string("where to compute: ") + device_words());
+  o.add("device", &device, std::string("where to compute: ") + device_words(),
+        [](const std::string& word) { parse_device(word); });
   o.add("threads", &threads,
         "CPU threads (0 = all cores: results then depend on the machine); bit-reproducible for one build "
         "and one thread count",
@@ -261,7 +264,6 @@ void TrainOptions::validate() const {
   TrainOptions copy = *this;
   RangeChecker check;
   copy.Register(check);
-  parse_device(device);
   if (output.empty()) usage_fail("-o MODEL is required");
   if (output == "-")
     usage_fail("-o -: sb-train writes checkpoints (MODEL.epochNN.sbt) and a lock beside its model, so -o "

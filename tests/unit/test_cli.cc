@@ -96,6 +96,7 @@ struct Demo {
   bool frames = false;
   std::string output = "-";
   std::string window = "povey";
+  std::string device = "cpu";
   void Register(OptionsItf& o) {
     o.add("hidden", &hidden, "GRU size", 1, 65536);
     o.add("top", &top, "best targets to list", 0, LLONG_MAX);
@@ -105,6 +106,9 @@ struct Demo {
     o.add("frames", &frames, "per-frame output");
     o.add("o,output", &output, "output archive");
     o.add("window", &window, "window shape", {"rect", "hamming", "hann", "povey"});
+    o.add("device", &device, "where to compute", [](const std::string& w) {
+      if (w != "cpu" && w.rfind("cuda", 0) != 0) usage_fail("--device: unknown device '", w, "'");
+    });
   }
 };
 
@@ -134,6 +138,16 @@ BOOST_AUTO_TEST_CASE(registry_defaults_stay_when_not_given) {
   BOOST_TEST(d.lr == 0.0002);
   BOOST_TEST(d.output == "-");
   BOOST_TEST(!d.frames);
+}
+
+// A text option's own grammar is applied when the value is parsed.
+BOOST_AUTO_TEST_CASE(registry_applies_text_checks) {
+  Demo d;
+  BOOST_TEST(parse_demo({"--device", "cuda:1"}, d) == "");
+  BOOST_TEST(d.device == "cuda:1");
+  Demo e;
+  BOOST_TEST(parse_demo({"--device", "tpu"}, e) == "--device: unknown device 'tpu'");
+  BOOST_TEST(e.device == "cpu");
 }
 
 BOOST_AUTO_TEST_CASE(registry_writes_given_values) {

@@ -368,6 +368,7 @@ struct Listing : OptionsItf {
   void add(const std::string& n, std::string* v, const std::string&, const std::vector<std::string>&) override {
     defaults[n] = *v;
   }
+  void add(const std::string& n, std::string* v, const std::string&, const TextCheck&) override { defaults[n] = *v; }
 };
 
 BOOST_AUTO_TEST_CASE(options_register_once_with_their_defaults) {
