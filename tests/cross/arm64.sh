@@ -32,7 +32,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     -Dblas=none -Dcuda=disabled -Dbuildtype=release
 fi
 ninja -C "$BUILD" tools/sb-mfcc tools/sb-tensor tools/sb-embed tools/sb-rank tools/sb-train \
-  tests/test_audio tests/test_core tests/test_backend tests/test_io tests/test_model
+  tests/test_audio tests/test_core tests/test_backend tests/test_io tests/test_model tests/sbt_bench
 
 bin="$BUILD/tools/sb-mfcc"
 echo "== $(file -b "$bin" | cut -d, -f1-2)"
@@ -56,8 +56,15 @@ for t in sb-mfcc sb-tensor sb-embed sb-rank sb-train; do
   printf '#!/bin/sh\nexec qemu-aarch64 "%s" "$@"\n' "$SRC/$BUILD/tools/$t" > "$wrap/$t"
   chmod +x "$wrap/$t"
 done
+# The tests run $SB_BUILD/tests/sbt_bench (tensor.sh's streaming-memory case)
+# directly: with no binfmt_misc entry for aarch64 it needs a wrapper too, so
+# SB_BUILD names a folder of wrappers in the build's layout.
+wbuild="$BUILD/qemu-build"
+mkdir -p "$wbuild/tests"
+printf '#!/bin/sh\nexec qemu-aarch64 "%s" "$@"\n' "$SRC/$BUILD/tests/sbt_bench" > "$wbuild/tests/sbt_bench"
+chmod +x "$wbuild/tests/sbt_bench"
 for t in mfcc embed rank tensor; do
-  SB_BIN="$SRC/$wrap" SB_BUILD="$SRC/$BUILD" SB_SOURCE="$SRC" SB_TESTDATA=${SB_TESTDATA:-$SRC/tests/data} \
+  SB_BIN="$SRC/$wrap" SB_BUILD="$SRC/$wbuild" SB_SOURCE="$SRC" SB_TESTDATA=${SB_TESTDATA:-$SRC/tests/data} \
     bash tests/cli/run.sh "$SRC/tests/cli/$t.sh"
 done
 
