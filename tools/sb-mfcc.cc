@@ -1,16 +1,13 @@
 // sb-mfcc: audio files, wav.scp lists or audio on stdin -> an .sbt archive
 // of MFCC matrices (frames x 13 by default: the paper's 12 MFCCs + log
-// energy). The numbers live in lib/audio (MfccOptions, extract_mfcc); this
-// file parses options, lists the inputs, runs them (-j N in parallel, output
-// in input order) and counts.
-#include <atomic>
-#include <condition_variable>
+// energy). The numbers live in lib/audio (MfccOptions, extract_mfcc, and
+// batch.h's per-input jobs); this file parses options, lists the inputs,
+// runs them (-j N in parallel, output in input order) and counts.
 #include <cstdio>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
+#include "audio/batch.h"
 #include "audio/extract.h"
 #include "audio/inputs.h"
 #include "audio/resample.h"
@@ -18,6 +15,7 @@
 #include "cli/options.h"
 #include "cli/progress.h"
 #include "core/error.h"
+#include "core/ordered_jobs.h"
 #include "core/strings.h"
 #include "io/archive.h"
 
@@ -44,102 +42,6 @@ const char* kEpilog =
     "  sox in.mp3 -t wav - | sb-mfcc --key utt1 - | sb-tensor info\n"
     "  sb-mfcc --raw --rate 16000 --format s16le - < audio.pcm | sb-tensor cat\n"
     "\nSee also: sb-tensor(1), sbt(5), sb(7)\n";
-
-// An utterance whose features exceed this (about 3 minutes at 13 columns) is
-// not held in memory: it is streamed into the archive (input from a file, no
-// CMVN), so memory does not grow with the length of the audio. Holding one
-// costs about three times its size (features, the writer's copy, zstd's
-// output), so the bound also caps the peak for medium-length files.
-constexpr std::int64_t kStreamBytes = std::int64_t{1} << 20;
-
-struct Result {
-  bool done = false;
-  bool deferred = false;  // long: the writing thread streams it
-  std::shared_ptr<SpooledStream> spool;  // a deferred command's or stdin's bytes
-  std::vector<float> rows;
-  UtterancePlan plan;
-  std::string error;
-};
-
-Result compute(const AudioSource& in, const MfccOptions& o, const RawFormat* raw,
-               SpooledStream* stdin_spool) {
-  Result r;
-  try {
-    if (std::string why = key_problem(in.key); !why.empty()) fail("bad key '", in.key, "': ", why);
-    // A command's output and stdin are spooled to a temporary file, kept for
-    // the writing thread when the utterance is long, as a file's path is.
-    std::unique_ptr<AudioReader> reader;
-    if (in.is_file()) {
-      reader = open_source(in, o.channel, raw, stdin_spool);
-    } else {
-      r.spool = std::make_shared<SpooledStream>(spool_source(in, stdin_spool));
-      reader = std::make_unique<AudioReader>(r.spool->reopen(), source_name(in), o.channel, raw);
-    }
-    if (o.cmvn == Cmvn::None) {
-      try {
-        r.plan = plan_utterance(reader->info(), o);
-      } catch (const UsageError&) {
-        throw;
-      } catch (const Error& e) {
-        fail(reader->name(), ": ", e.what());
-      }
-      if (r.plan.rows * r.plan.dim * 4 > kStreamBytes) {
-        r.deferred = r.done = true;
-        return r;
-      }
-    }
-    r.rows = extract_mfcc(*reader, o, in.key, &r.plan);
-    r.spool.reset();
-  } catch (const UsageError&) {
-    throw;
-  } catch (const Error& e) {
-    r.error = in.origin.empty() ? e.what() : cat(in.origin, ": ", e.what());
-  }
-  r.done = true;
-  return r;
-}
-
-// The whole of one recording as mono samples (segments are cut from it).
-Audio read_recording(const AudioSource& in, int channel, const RawFormat* raw,
-                     SpooledStream* stdin_spool) {
-  auto reader = open_source(in, channel, raw, stdin_spool);
-  return read_audio(*reader);
-}
-
-// Features of each segment of one recording, -j threads over the segments.
-std::vector<Result> compute_segments(const Audio& rec, const std::vector<const Segment*>& segs,
-                                     const MfccOptions& o, double max_overshoot, int jobs) {
-  std::vector<Result> out(segs.size());
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr usage;
-  std::mutex mu;
-  auto work = [&] {
-    for (std::size_t i; (i = next++) < segs.size();) {
-      const Segment& s = *segs[i];
-      Result& r = out[i];
-      try {
-        if (std::string why = key_problem(s.utt); !why.empty()) fail("bad key '", s.utt, "': ", why);
-        const SampleRange span =
-            segment_samples(s, static_cast<std::int64_t>(rec.samples.size()), rec.rate, max_overshoot);
-        r.rows = extract_mfcc(rec.samples.data() + span.begin, static_cast<std::size_t>(span.end - span.begin),
-                              rec.rate, o, s.utt, cat("recording '", s.rec, "'"), &r.plan);
-      } catch (const UsageError&) {
-        std::lock_guard lk(mu);
-        usage = std::current_exception();
-      } catch (const Error& e) {
-        r.error = cat(s.origin, ": utterance '", s.utt, "': ", e.what());
-      }
-      r.done = true;
-    }
-  };
-  const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(jobs), segs.size()));
-  std::vector<std::thread> pool;
-  for (int k = 1; k < threads; ++k) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (usage) std::rethrow_exception(usage);
-  return out;
-}
 
 int mfcc_main(int argc, char** argv) {
   MfccOptions o;  // defaults, help and ranges of the features come from the library
@@ -259,49 +161,14 @@ int mfcc_main(int argc, char** argv) {
     if (strict) fail(error);
     cli::warn(cat(error, " (skipped)"));
   };
-  auto deliver = [&](const AudioSource& in, Result& res) {
-    if (!res.error.empty()) return skip(res.error);
-    if (one_rate && in.from_list()) same_rate.check(in, res.plan.in_rate);
-    const std::int64_t shape[2] = {res.plan.rows, res.plan.dim};
-    if (res.deferred) {
-      // A first pass decodes the audio, so that a corrupt file is skipped
-      // before its record is begun; a record cannot be taken back.
-      const std::string path = source_name(in);
-      auto open_again = [&] {
-        return res.spool ? std::make_unique<AudioReader>(res.spool->reopen(), path, o.channel, raw ? &*raw : nullptr)
-                         : std::make_unique<AudioReader>(path, o.channel, raw ? &*raw : nullptr);
-      };
-      try {
-        auto checked = open_again();
-        AudioReader& check = *checked;
-        std::vector<float> block(1 << 16);
-        for (std::int64_t left = res.plan.in_samples; left > 0;) {
-          std::size_t got = check.read(block.data(), static_cast<std::size_t>(std::min<std::int64_t>(left, 1 << 16)));
-          if (got == 0) fail(path, ": audio ends early");
-          left -= static_cast<std::int64_t>(got);
-        }
-      } catch (const Error& e) {
-        return skip(in.origin.empty() ? e.what() : cat(in.origin, ": ", e.what()));
-      }
-      auto reader = open_again();
-      out.begin_record(in.key, DType::F32, shape);
-      try {
-        extract_mfcc(*reader, o, in.key, [&](const float* rows, std::size_t n) {
-          out.append(rows, n * static_cast<std::size_t>(res.plan.dim) * sizeof(float));
-        });
-      } catch (const UsageError&) {
-        throw;
-      } catch (const Error& e) {
-        fail(e.what(), " (while streaming its record: the output archive is incomplete)");
-      }
-      out.end_record();
-    } else {
-      out.write(in.key, DType::F32, shape, res.rows.data());
-    }
+  const RawFormat* raw_format = raw ? &*raw : nullptr;
+  auto deliver = [&](const AudioSource& in, UtteranceFeatures& f) {
+    if (!f.error.empty()) return skip(f.error);
+    if (one_rate && in.from_list()) same_rate.check(in, f.plan.in_rate);
+    if (std::string why = write_features(out, in, f, o, raw_format); !why.empty()) return skip(why);
     ++written;
     meter.add();
-    seconds += res.plan.seconds();
-    std::vector<float>().swap(res.rows);
+    seconds += f.plan.seconds();
   };
 
   if (segmented) {
@@ -315,7 +182,7 @@ int mfcc_main(int argc, char** argv) {
       Audio rec;
       std::string error;
       try {
-        rec = read_recording(in, o.channel, raw ? &*raw : nullptr, &stdin_spool);
+        rec = read_recording(in, o.channel, raw_format, &stdin_spool);
         if (one_rate) same_rate.check(in, rec.rate);
       } catch (const UsageError&) {
         throw;
@@ -325,7 +192,7 @@ int mfcc_main(int argc, char** argv) {
       if (!error.empty()) {
         for (const Segment* s : run) skip(cat(s->origin, ": utterance '", s->utt, "': ", error));
       } else {
-        std::vector<Result> results = compute_segments(rec, run, o, max_overshoot, jobs);
+        std::vector<UtteranceFeatures> results = compute_segments(rec, run, o, max_overshoot, jobs);
         for (std::size_t i = 0; i < run.size(); ++i) {
           AudioSource as{run[i]->utt, in.source, ""};  // not from a list: the rate was checked above
           deliver(as, results[i]);
@@ -333,71 +200,13 @@ int mfcc_main(int argc, char** argv) {
       }
       b = e;
     }
-  } else if (jobs == 1 || inputs.size() < 2) {
-    for (const auto& in : inputs) {
-      Result res = compute(in, o, raw ? &*raw : nullptr, &stdin_spool);
-      deliver(in, res);
-    }
   } else {
-    // Workers take inputs in order and fill result slots; this thread writes
-    // slot after slot. At most `window` results wait, which bounds memory.
-    std::vector<Result> slots(inputs.size());
-    std::mutex mu;
-    std::condition_variable cv;
-    std::size_t next = 0, writing = 0;
-    const std::size_t window = 4 * static_cast<std::size_t>(jobs);
-    bool stop = false;
-    std::exception_ptr usage;
-    auto worker = [&] {
-      for (;;) {
-        std::size_t i;
-        {
-          std::unique_lock lk(mu);
-          cv.wait(lk, [&] { return stop || next >= inputs.size() || next < writing + window; });
-          if (stop || next >= inputs.size()) return;
-          i = next++;
-        }
-        Result res;
-        try {
-          res = compute(inputs[i], o, raw ? &*raw : nullptr, &stdin_spool);
-        } catch (...) {
-          std::lock_guard lk(mu);
-          usage = std::current_exception();
-          res.done = true;
-        }
-        std::lock_guard lk(mu);
-        slots[i] = std::move(res);
-        cv.notify_all();
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int k = 0; k < jobs; ++k) pool.emplace_back(worker);
-    auto stop_all = [&] {
-      {
-        std::lock_guard lk(mu);
-        stop = true;
-      }
-      cv.notify_all();
-      for (auto& t : pool) t.join();
-    };
-    try {
-      for (std::size_t i = 0; i < inputs.size(); ++i) {
-        Result res;
-        {
-          std::unique_lock lk(mu);
-          cv.wait(lk, [&] { return slots[i].done; });
-          if (usage) std::rethrow_exception(usage);
-          res = std::move(slots[i]);
-          writing = i + 1;
-        }
-        cv.notify_all();
-        deliver(inputs[i], res);
-      }
-    } catch (...) {
-      stop_all();
-      throw;
-    }
-    stop_all();
+    // Workers compute inputs in order; this thread writes them in order.
+    // At most 4 x jobs results wait, which bounds memory.
+    run_ordered<UtteranceFeatures>(
+        inputs.size(), jobs, 4 * static_cast<std::size_t>(jobs),
+        [&](std::size_t i) { return compute_features(inputs[i], o, raw_format, &stdin_spool); },
+        [&](std::size_t i, UtteranceFeatures& f) { deliver(inputs[i], f); });
   }
   out.close();
 
