@@ -192,11 +192,13 @@ int mfcc_main(int argc, char** argv) {
       if (!error.empty()) {
         for (const Segment* s : run) skip(cat(s->origin, ": utterance '", s->utt, "': ", error));
       } else {
-        std::vector<UtteranceFeatures> results = compute_segments(rec, run, o, max_overshoot, jobs);
-        for (std::size_t i = 0; i < run.size(); ++i) {
-          AudioSource as{run[i]->utt, in.source, ""};  // not from a list: the rate was checked above
-          deliver(as, results[i]);
-        }
+        run_ordered<UtteranceFeatures>(
+            run.size(), jobs, 4 * static_cast<std::size_t>(jobs),
+            [&](std::size_t i) { return compute_segment(rec, *run[i], o, max_overshoot); },
+            [&](std::size_t i, UtteranceFeatures& f) {
+              AudioSource as{run[i]->utt, in.source, ""};  // not from a list: the rate was checked above
+              deliver(as, f);
+            });
       }
       b = e;
     }

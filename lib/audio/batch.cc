@@ -1,10 +1,5 @@
 #include "audio/batch.h"
 
-#include <atomic>
-#include <exception>
-#include <mutex>
-#include <thread>
-
 #include "core/error.h"
 #include "core/strings.h"
 
@@ -52,42 +47,23 @@ Audio read_recording(const AudioSource& in, int channel, const RawFormat* raw, S
   return read_audio(*reader);
 }
 
-std::vector<UtteranceFeatures> compute_segments(const Audio& rec, const std::vector<const Segment*>& segs,
-                                                const MfccOptions& o, double max_overshoot, int threads) {
-  std::vector<UtteranceFeatures> out(segs.size());
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr usage;
-  std::mutex mu;
-  auto work = [&] {
-    for (std::size_t i; (i = next++) < segs.size();) {
-      const Segment& s = *segs[i];
-      UtteranceFeatures& r = out[i];
-      try {
-        if (std::string why = key_problem(s.utt); !why.empty()) fail("bad key '", s.utt, "': ", why);
-        const SampleRange span =
-            segment_samples(s, static_cast<std::int64_t>(rec.samples.size()), rec.rate, max_overshoot);
-        r.rows = extract_mfcc(rec.samples.data() + span.begin, static_cast<std::size_t>(span.end - span.begin),
-                              rec.rate, o, s.utt, cat("recording '", s.rec, "'"), &r.plan);
-      } catch (const UsageError&) {
-        std::lock_guard lk(mu);
-        usage = std::current_exception();
-      } catch (const Error& e) {
-        r.error = cat(s.origin, ": utterance '", s.utt, "': ", e.what());
-      }
-    }
-  };
-  const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), segs.size()));
-  std::vector<std::thread> pool;
-  for (int k = 1; k < n; ++k) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (usage) std::rethrow_exception(usage);
-  return out;
+UtteranceFeatures compute_segment(const Audio& rec, const Segment& s, const MfccOptions& o, double max_overshoot) {
+  UtteranceFeatures r;
+  try {
+    if (std::string why = key_problem(s.utt); !why.empty()) fail("bad key '", s.utt, "': ", why);
+    const SampleRange span = segment_samples(s, static_cast<std::int64_t>(rec.samples.size()), rec.rate, max_overshoot);
+    r.rows = extract_mfcc(rec.samples.data() + span.begin, static_cast<std::size_t>(span.end - span.begin), rec.rate,
+                          o, s.utt, cat("recording '", s.rec, "'"), &r.plan);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    r.error = cat(s.origin, ": utterance '", s.utt, "': ", e.what());
+  }
+  return r;
 }
 
 std::string write_features(ArchiveWriter& out, const AudioSource& in, UtteranceFeatures& f, const MfccOptions& o,
                            const RawFormat* raw) {
-  if (!f.error.empty()) return f.error;
   const std::int64_t shape[2] = {f.plan.rows, f.plan.dim};
   if (!f.deferred) {
     out.write(in.key, DType::F32, shape, f.rows.data());

@@ -7,7 +7,8 @@
 // memory does not grow with the length of the audio.
 //
 //   UtteranceFeatures f = compute_features(in, o, raw, &stdin_spool);
-//   if (std::string why = write_features(out, in, f, o, raw); !why.empty()) skip(why);
+//   if (!f.error.empty()) skip(f.error);
+//   else if (std::string why = write_features(out, in, f, o, raw); !why.empty()) skip(why);
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -44,12 +45,11 @@ UtteranceFeatures compute_features(const AudioSource& in, const MfccOptions& o, 
 // The whole of one recording as mono samples (segments are cut from it).
 Audio read_recording(const AudioSource& in, int channel, const RawFormat* raw, SpooledStream* stdin_spool);
 
-// The features of each segment of one recording, `threads` threads over
-// the segments, in the segments' order; errors name the segment.
-std::vector<UtteranceFeatures> compute_segments(const Audio& rec, const std::vector<const Segment*>& segs,
-                                                const MfccOptions& o, double max_overshoot, int threads);
+// The features of one segment of a recording; errors name the segment.
+UtteranceFeatures compute_segment(const Audio& rec, const Segment& s, const MfccOptions& o, double max_overshoot);
 
-// Writes f's record under in.key: the rows held, or a deferred utterance,
+// Writes f's record under in.key (f.error must be empty: an input with an
+// error is the caller's to skip): the rows held, or a deferred utterance,
 // which is decoded once to check it (a record cannot be taken back, so a
 // corrupt file is found before its record is begun) and then streamed.
 // Returns "" when written, else why the input is skipped (nothing written).

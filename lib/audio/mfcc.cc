@@ -497,7 +497,6 @@ MfccFrame::~MfccFrame() = default;
 
 void MfccFrame::compute(const float* frame, float* out) { compute_block(frame, 0, 1, out); }
 
-
 namespace {
 // One float per frame of a block: GCC's and Clang's vector extension, which
 // lowers to SSE, AVX or NEON registers (or scalars) and computes each lane
@@ -638,7 +637,6 @@ void DeltaStage::emit(std::int64_t t, std::int64_t last, std::vector<float>& out
 
 MfccStream::MfccStream(const MfccOptions& opt, double rate, std::string_view key)
     : opt_(opt), frame_(opt, rate), dim_(opt.dim()), rng_(opt.seed ^ fnv1a(key)) {
-  ceps_.resize(static_cast<std::size_t>(opt.num_ceps));
   block_.resize(static_cast<std::size_t>(opt.num_ceps) * MfccFrame::kBlock);
   buf_.resize(static_cast<std::size_t>(geometry().length) + 8192);
   if (opt.style == MfccStyle::Kaldi) kframe_.resize(static_cast<std::size_t>(geometry().length));
@@ -693,9 +691,7 @@ void MfccStream::push(const float* x, std::size_t n, std::vector<float>& out) {
   while (len_ - head_ >= L) {
     const std::size_t fit = 1 + (len_ - head_ - L) / S;
     const int n = static_cast<int>(std::min<std::size_t>(MfccFrame::kBlock, fit));
-    frame_.compute_block(buf_.data() + head_, S, n, block_.data());
-    frames_ += n;
-    for (int r = 0; r < n; ++r) emit_static(block_.data() + static_cast<std::size_t>(r) * static_cast<std::size_t>(opt_.num_ceps), out);
+    frames_at(buf_.data() + head_, S, n, out);
     head_ += static_cast<std::size_t>(n) * S;
   }
   // Keep only the samples later frames still need (fewer than L).
@@ -720,7 +716,7 @@ void MfccStream::push_kaldi(const float* x, std::size_t n, std::vector<float>& o
   total_ += static_cast<std::int64_t>(n);
   while (first_sample(frames_, g) + g.length <= total_) {
     gather_kaldi(frames_);
-    frame_at(kframe_.data(), out);
+    frames_at(kframe_.data(), 0, 1, out);
   }
   // Keep from the next frame's first sample (or from 0 while frames still
   // reach before the start and reflect into the first samples).
@@ -741,15 +737,15 @@ void MfccStream::gather_kaldi(std::int64_t t) {
     // Inside the signal and held: a plain copy (every frame but the edges).
     std::memcpy(f, buf_.data() + (start - origin_), sizeof(float) * static_cast<std::size_t>(g.length));
   } else {
-  for (int s = 0; s < g.length; ++s) {
-    std::int64_t i = start + s;
-    // Kaldi's ExtractWindow: reflect around either end, as often as needed
-    // (-1 -> 0, -2 -> 1; n -> n - 1, n + 1 -> n - 2).
-    while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - 1 - i;
-    if (i < origin_ || i >= origin_ + static_cast<std::int64_t>(len_))
-      fail("internal error: Kaldi frame ", t, " needs sample ", i, ", no longer held");
-    f[s] = buf_[static_cast<std::size_t>(i - origin_)];
-  }
+    for (int s = 0; s < g.length; ++s) {
+      std::int64_t i = start + s;
+      // Kaldi's ExtractWindow: reflect around either end, as often as needed
+      // (-1 -> 0, -2 -> 1; n -> n - 1, n + 1 -> n - 2).
+      while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - 1 - i;
+      if (i < origin_ || i >= origin_ + static_cast<std::int64_t>(len_))
+        fail("internal error: Kaldi frame ", t, " needs sample ", i, ", no longer held");
+      f[s] = buf_[static_cast<std::size_t>(i - origin_)];
+    }
   }
   if (opt_.dither > 0)  // Kaldi dithers each frame, in int16 units
     for (int s = 0; s < g.length; ++s) f[s] += static_cast<float>(opt_.dither * gauss());
@@ -762,7 +758,7 @@ void MfccStream::finish_kaldi(std::vector<float>& out) {
     fail(total_, " samples are fewer than one ", g.length, "-sample frame (Kaldi's --snip-edges)");
   while (frames_ < want) {
     gather_kaldi(frames_);
-    frame_at(kframe_.data(), out);
+    frames_at(kframe_.data(), 0, 1, out);
   }
 }
 
@@ -783,7 +779,7 @@ void MfccStream::finish(std::vector<float>& out) {
     std::size_t n = std::min<std::size_t>(have, padded.size());
     std::fill(padded.begin(), padded.end(), 0.0f);
     if (n) std::memcpy(padded.data(), buf_.data() + at, sizeof(float) * n);
-    frame_at(padded.data(), out);
+    frames_at(padded.data(), 0, 1, out);
     at += static_cast<std::size_t>(g.shift);
   }
   finish_deltas(out);
@@ -803,10 +799,11 @@ void MfccStream::finish_deltas(std::vector<float>& out) {
   }
 }
 
-void MfccStream::frame_at(const float* p, std::vector<float>& out) {
-  frame_.compute(p, ceps_.data());
-  ++frames_;
-  emit_static(ceps_.data(), out);
+void MfccStream::frames_at(const float* first, std::size_t stride, int n, std::vector<float>& out) {
+  frame_.compute_block(first, stride, n, block_.data());
+  frames_ += n;
+  for (int r = 0; r < n; ++r)
+    emit_static(block_.data() + static_cast<std::size_t>(r) * static_cast<std::size_t>(opt_.num_ceps), out);
 }
 
 void MfccStream::emit_static(const float* c, std::vector<float>& out) {

@@ -207,7 +207,9 @@ class MfccStream {
   std::int64_t samples() const { return total_; }
 
  private:
-  void frame_at(const float* p, std::vector<float>& out);
+  // n frames (1..MfccFrame::kBlock) stride samples apart, through the
+  // frame block, the deltas and out.
+  void frames_at(const float* first, std::size_t stride, int n, std::vector<float>& out);
   void emit_static(const float* c, std::vector<float>& out);
   double gauss();
   void push_kaldi(const float* x, std::size_t n, std::vector<float>& out);
@@ -225,7 +227,7 @@ class MfccStream {
   std::int64_t total_ = 0;   // samples pushed
   std::int64_t frames_ = 0;  // static frames computed
   float prev_ = 0;           // last raw sample, for pre-emphasis across blocks
-  std::vector<float> ceps_, tmp_;
+  std::vector<float> tmp_;
   std::vector<float> block_;  // MfccFrame::kBlock rows of static cepstra
   std::int64_t origin_ = 0;  // Kaldi style: the sample index of buf_[0]
   std::vector<float> kframe_;
