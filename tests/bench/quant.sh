@@ -74,12 +74,11 @@ step "embedding, ranking (sb-embed, sb-rank; 3 models)" \
   "$O/$m.rank.txt" "$O/$m.f16.rank.txt" "$O/$m.int8.rank.txt"
 for q in f32 f16 int8; do
   f=$m; [ $q = f32 ] || f=$m.$q
-  cp "$O/$f.rank.txt" "$O/$q.s2i.txt"
-  sb-rank -q --threads "$threads" --reverse --gold "$D/val/utt2img" "$O/$f.val.s2i.sbt" "$O/$f.val.i2s.sbt" >"$O/$q.i2s.txt"
+  # One sb-rank per direction: the summary on stdout, each query's rank in --ranks.
   for dir in s2i i2s; do
     r=""; [ $dir = s2i ] || r=--reverse
     sb-rank -q --threads "$threads" $r --ranks "$O/$q.$dir.ranks" --gold "$D/val/utt2img" \
-      "$O/$f.val.s2i.sbt" "$O/$f.val.i2s.sbt" >/dev/null
+      "$O/$f.val.s2i.sbt" "$O/$f.val.i2s.sbt" >"$O/$q.$dir.txt"
   done
 done
 echo "   total $(( $(date +%s) - start )) s wall; validation R@10 per epoch (sb-train's log):" \
